@@ -1,0 +1,113 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is the real server on 127.0.0.1:5432 (``WEISHANG_TEST_PG`` overrides the admin URL). Each
+test gets a database of its own, ``weishang_test_<random>``, dropped afterwards. With ``CI=true`` an
+unreachable server fails the run: a missing service is never a silent skip there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+
+from weishang_core.cli import cli
+from weishang_core.db import get_engine, get_sessionmaker
+
+PG_ADMIN = os.environ.get("WEISHANG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
+def _forget(url: str) -> None:
+    get_engine(url).dispose()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'weishang.db'}"
+        yield url
+        _forget(url)
+        return
+    problem = _pg_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"weishang_test_{secrets.token_hex(6)}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        _forget(url)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Weishang:
+    """Runs the real CLI in-process against one database, as a user would type it."""
+
+    def __init__(self, url: str, home: Path) -> None:
+        self.url = url
+        self.home = home
+        self.runner = CliRunner()
+
+    def env(self) -> dict[str, str]:
+        return {"WEISHANG_DATABASE_URL": self.url, "WEISHANG_HOME": str(self.home), "WEISHANG_BROKER_URL": ""}
+
+    def __call__(self, *args: str, ok: bool = True) -> Result:
+        result = self.runner.invoke(cli, list(args), env=self.env(), catch_exceptions=False)
+        if ok and result.exit_code != 0:
+            raise AssertionError(f"weishang {' '.join(args)} exited {result.exit_code}: {result.output}")
+        return result
+
+    def json(self, *args: str) -> object:
+        import json
+
+        return json.loads(self(*args, "--json").stdout)
+
+    def fails(self, *args: str, code: int = 1) -> str:
+        """Run a command that must fail; return its single error line."""
+        result = self(*args, ok=False)
+        assert result.exit_code == code, f"expected exit {code}, got {result.exit_code}: {result.output}"
+        assert "Traceback" not in result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        if code == 1:
+            assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
+        return lines[-1]
+
+
+@pytest.fixture
+def weishang(db_url: str, tmp_path: Path) -> Weishang:
+    """The CLI on an empty database."""
+    return Weishang(db_url, tmp_path / "home")
+
+
+@pytest.fixture
+def store(weishang: Weishang) -> Weishang:
+    """The CLI on a database initialised with the seller 老李."""
+    weishang("init", "--seller", "老李")
+    return weishang

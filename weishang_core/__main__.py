@@ -1,0 +1,3 @@
+from weishang_core.cli import main
+
+main()

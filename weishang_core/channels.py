@@ -1,0 +1,159 @@
+"""The contract between the core and a channel plugin (an outlet such as WeChat or Weibo).
+
+A plugin subclasses :class:`Channel`, declares its name, limits and account options, and registers an
+instance through the ``register_channels`` hook. The core validates options, enforces limits and decides
+retries from the error type a channel raises (see ``weishang_core.errors``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from weishang_core.errors import PermanentError, UserError
+
+TextCounting = Literal["chars", "weibo", "bytes"]
+_NAME = re.compile(r"[a-z][a-z0-9-]{1,31}")
+
+
+def count_text(text: str, counting: TextCounting) -> int:
+    """Length as the outlet counts it.
+
+    ``weibo``: a CJK or other wide character counts 1 and every two narrow (ASCII) characters count 1,
+    rounded up — so 140 Chinese characters or 280 ASCII letters fill a post.
+    """
+    if counting == "bytes":
+        return len(text.encode("utf-8"))
+    if counting == "weibo":
+        narrow = sum(1 for ch in text if ord(ch) < 128)
+        wide = len(text) - narrow
+        return wide + (narrow + 1) // 2
+    return len(text)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one post on this outlet may hold; the core refuses a post that breaks them before sending."""
+
+    text_max: int | None = None
+    text_counting: TextCounting = "chars"
+    title_max: int | None = None
+    images_max: int = 0
+    image_formats: tuple[str, ...] = ("jpeg", "png")
+    image_max_bytes: int | None = None
+    link_required: bool = True
+    link_domain_option: str | None = None  # account option naming the domain links must be on
+    daily_quota: int | None = None  # the outlet's own per-day publish quota, if it has one
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "text_max": self.text_max,
+            "text_counting": self.text_counting,
+            "title_max": self.title_max,
+            "images_max": self.images_max,
+            "image_formats": list(self.image_formats),
+            "image_max_bytes": self.image_max_bytes,
+            "link_required": self.link_required,
+            "link_domain_option": self.link_domain_option,
+            "daily_quota": self.daily_quota,
+        }
+
+
+@dataclass(frozen=True)
+class Option:
+    """An account option the channel accepts; ``secret`` ones are stored apart and always masked."""
+
+    name: str
+    required: bool = False
+    secret: bool = False
+    default: str | None = None
+    help: str = ""
+
+
+@dataclass
+class Account:
+    """What a channel sees of an outlet account: options, secrets and the channel's own saved state."""
+
+    name: str
+    channel: str
+    options: dict[str, str]
+    secrets: dict[str, str]
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        return self.options.get(name, self.secrets.get(name, default))
+
+
+class Channel:
+    """Base class of every outlet; override the class attributes and the methods an outlet supports."""
+
+    name: str = ""
+    display_name: str = ""
+    limits: Limits = Limits()
+    options: tuple[Option, ...] = ()
+
+    def validate_options(self, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Split given options into (plain, secret), refusing unknown names and missing required ones."""
+        known = {opt.name: opt for opt in self.options}
+        for key in given:
+            if key not in known:
+                names = ", ".join(known) or "none"
+                raise UserError(f"option {key!r}: {self.name} does not take it (it takes: {names})")
+        plain: dict[str, str] = {}
+        secret: dict[str, str] = {}
+        for opt in self.options:
+            value = given.get(opt.name, opt.default)
+            if value is None or value == "":
+                if opt.required:
+                    raise UserError(f"option {opt.name!r}: required by {self.name} ({opt.help})")
+                continue
+            (secret if opt.secret else plain)[opt.name] = value
+        return plain, secret
+
+    def render(self, content: Any) -> dict[str, Any]:
+        """Turn content into this outlet's payload; pure, so a preview shows exactly what will go out."""
+        raise PermanentError(f"{self.name}: rendering is not available in this version of its plugin")
+
+    def publish(self, account: Account, payload: dict[str, Any], idempotency_key: str) -> Any:
+        raise PermanentError(f"{self.name}: publishing is not available in this version of its plugin")
+
+    def poll(self, account: Account, external_id: str) -> Any:
+        raise PermanentError(f"{self.name}: this outlet publishes synchronously; nothing to poll")
+
+    def lookup(self, account: Account, idempotency_key: str) -> Any:
+        """Find an earlier attempt on the outlet; ``None`` means "none found". Unsupported: raise."""
+        raise PermanentError(f"{self.name}: cannot look up earlier attempts")
+
+    def check(self, account: Account) -> str:
+        """Ask the outlet whether the account works; return a sentence, raise a ChannelError if not."""
+        return "options are valid (this channel has no live check)"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "limits": self.limits.as_dict(),
+            "options": [
+                {"name": o.name, "required": o.required, "secret": o.secret, "help": o.help}
+                for o in self.options
+            ],
+        }
+
+
+def validate_channel(channel: Any) -> None:
+    """Refuse a malformed channel at registration, naming what is wrong."""
+    if not isinstance(channel, Channel):
+        raise TypeError(f"register() takes a weishang_core.channels.Channel, got {type(channel).__name__}")
+    if not _NAME.fullmatch(channel.name or ""):
+        raise ValueError(f"channel name {channel.name!r}: use 2-32 lowercase letters, digits or '-'")
+    if not channel.display_name:
+        raise ValueError(f"channel {channel.name!r}: display_name is empty")
+    if not isinstance(channel.limits, Limits):
+        raise TypeError(f"channel {channel.name!r}: limits must be a weishang_core.channels.Limits")
+
+
+def normalise_text(text: str) -> str:
+    """NFC-normalise so that counting and policy checks see the same characters as the outlet."""
+    return unicodedata.normalize("NFC", text)

@@ -1,0 +1,125 @@
+"""Commands about the installation itself: init, channels, plugins, doctor, demo."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from weishang_core import identities, migrate
+from weishang_core.cli.context import AppContext, pass_app
+from weishang_core.cli.output import emit, json_option
+from weishang_core.db import get_engine, get_sessionmaker, normalize_url
+from weishang_core.plugins import get_channels, get_plugins, load_failures
+
+
+@click.command()
+@click.option("--seller", help="The seller's name (the store owner), e.g. 老李.")
+@pass_app
+def init(app: AppContext, seller: str | None) -> None:
+    """Create or upgrade the database to the latest schema; safe to run again."""
+    engine = get_engine(app.settings.database_url)
+    before, after = migrate.upgrade(engine)
+    where = make_url(normalize_url(app.settings.database_url)).render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"database {where} is up to date (revision {after})")
+    else:
+        click.echo(f"database {where} upgraded from {before or 'empty'} to revision {after}")
+    if seller:
+        with get_sessionmaker(app.settings.database_url).begin() as session:
+            identity = identities.set_seller(session, seller)
+            click.echo(f"seller: {identity.handle}")
+
+
+@click.command()
+@json_option
+def channels(as_json: bool) -> None:
+    """List the installed outlet channels and their limits."""
+    found = get_channels()
+    data = [c.describe() for c in found.values()]
+
+    def limits(c) -> str:  # type: ignore[no-untyped-def]
+        lim = c.limits
+        parts = []
+        if lim.text_max:
+            parts.append(f"text ≤{lim.text_max} ({lim.text_counting})")
+        if lim.title_max:
+            parts.append(f"title ≤{lim.title_max}")
+        parts.append(f"images ≤{lim.images_max}")
+        if lim.link_required:
+            parts.append(
+                "link required" + (f" on {lim.link_domain_option}" if lim.link_domain_option else "")
+            )
+        if lim.daily_quota:
+            parts.append(f"quota {lim.daily_quota}/day")
+        return ", ".join(parts)
+
+    rows = [(c.name, c.display_name, limits(c)) for c in found.values()]
+    emit(data, as_json, rows, ["CHANNEL", "OUTLET", "LIMITS"], "(no channels installed)")
+
+
+@click.command()
+@json_option
+def plugins(as_json: bool) -> None:
+    """List the loaded plugins and the hooks each implements."""
+    data = get_plugins()
+    rows = [(p["name"], p["distribution"] or "-", p["version"] or "-", ", ".join(p["hooks"])) for p in data]
+    emit(data, as_json, rows, ["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"], "(no plugins)")
+
+
+@click.command()
+@pass_app
+def doctor(app: AppContext) -> None:
+    """Check the database, migrations, broker and plugins; one pass/fail line each."""
+    settings = app.settings
+    failures = 0
+
+    def line(ok: bool, what: str, detail: str) -> None:
+        nonlocal failures
+        failures += 0 if ok else 1
+        click.echo(f"{'pass' if ok else 'FAIL'}  {what:10} {detail}")
+
+    engine = get_engine(settings.database_url)
+    where = make_url(normalize_url(settings.database_url)).render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        line(True, "database", f"{where} answers")
+        current, head = migrate.current_revision(engine), migrate.head_revision()
+        if current == head:
+            line(True, "migrations", f"at the latest revision {head}")
+        else:
+            line(False, "migrations", f"at {current or 'nothing'}, latest is {head}: run `weishang init`")
+    except Exception as exc:
+        line(False, "database", f"{where}: {str(exc).splitlines()[0]}")
+    if settings.broker_url is None:
+        line(True, "broker", "none configured: tasks run in-process")
+    else:
+        from weishang_core.broker import ping_broker
+
+        ok, detail = ping_broker(settings.broker_url)
+        line(ok, "broker", detail)
+    found = get_channels()
+    line(
+        not load_failures,
+        "plugins",
+        f"channels: {', '.join(found) or 'none'}"
+        + "".join(f"; {name} failed: {why}" for name, why in load_failures.items()),
+    )
+    if failures:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--fresh", is_flag=True, help="Start over: empty the database first.")
+@pass_app
+def demo(app: AppContext, fresh: bool) -> None:
+    """Run the seed's story end to end on this database and print what happened."""
+    from weishang_core.demo import run_demo
+
+    run_demo(app.settings, fresh=fresh, echo=click.echo)
+
+
+def register(cli: click.Group) -> None:
+    for command in (init, channels, plugins, doctor, demo):
+        cli.add_command(command)

@@ -1,0 +1,57 @@
+"""Settings from the environment, so the same code runs embedded (no configuration) or at scale."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from weishang_core.errors import UserError
+
+COMPLIANCE_PROFILES = {"strict": 1, "cn": 2, "open": 3}
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    broker_url: str | None
+    store_url: str
+    timezone: str
+    compliance: str = "cn"
+    plugin_allowlist: tuple[str, ...] | None = field(default=None)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def max_commission_levels(self) -> int:
+        return COMPLIANCE_PROFILES[self.compliance]
+
+
+def load_settings(database_url: str | None = None, broker_url: str | None = None) -> Settings:
+    """Read ``WEISHANG_*`` variables; explicit arguments (the CLI's ``--db``/``--broker``) win."""
+    home = Path(os.environ.get("WEISHANG_HOME", ".weishang")).expanduser()
+    url = database_url or os.environ.get("WEISHANG_DATABASE_URL") or f"sqlite:///{(home / 'weishang.db')}"
+    broker = broker_url or os.environ.get("WEISHANG_BROKER_URL") or None
+    timezone = os.environ.get("WEISHANG_TZ", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"WEISHANG_TZ: unknown time zone {timezone!r}") from None
+    compliance = os.environ.get("WEISHANG_COMPLIANCE", "cn")
+    if compliance not in COMPLIANCE_PROFILES:
+        names = ", ".join(COMPLIANCE_PROFILES)
+        raise UserError(f"WEISHANG_COMPLIANCE: unknown profile {compliance!r} (choose {names})")
+    allow = os.environ.get("WEISHANG_PLUGINS")
+    return Settings(
+        home=home,
+        database_url=url,
+        broker_url=broker,
+        store_url=os.environ.get("WEISHANG_STORE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        timezone=timezone,
+        compliance=compliance,
+        plugin_allowlist=tuple(p.strip() for p in allow.split(",") if p.strip()) if allow else None,
+    )

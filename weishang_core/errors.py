@@ -1,0 +1,43 @@
+"""The errors users see, and the ones channels raise so the core can decide retries uniformly."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input or an impossible request: shown as one line (CLI exit 1, HTTP 4xx), never a traceback."""
+
+
+class NotFound(UserError):
+    """A named thing (SKU, handle, account, order) does not exist."""
+
+
+class ChannelError(Exception):
+    """Base of what a channel raises; ``code`` and ``message`` are the outlet's own."""
+
+    def __init__(self, message: str, *, code: str | int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}" if self.code is not None else self.message
+
+
+class TransientError(ChannelError):
+    """The outlet hiccupped (5xx, busy, timeout): retry with backoff."""
+
+
+class RateLimited(ChannelError):
+    """The outlet's quota is spent: retry no sooner than ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, code: str | int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class AuthExpired(ChannelError):
+    """The credentials stopped working: refresh once, then fail with how to reconnect."""
+
+
+class PermanentError(ChannelError):
+    """The outlet refused for a reason a retry cannot fix."""

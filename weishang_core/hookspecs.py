@@ -1,0 +1,88 @@
+"""Every hook a weishang plugin can implement, in one place.
+
+A plugin is a module or object registered under the ``weishang`` entry-point group; it implements any
+subset of these with ``@hookimpl`` and may accept only the arguments it needs. Call hooks with keyword
+arguments. ``docs/hooks.md`` gives an example for each; ``tests/test_hook_docs.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("weishang")
+hookimpl = pluggy.HookimplMarker("weishang")
+
+
+@hookspec
+def register_channels(register: Any) -> None:
+    """Register outlet channels by calling ``register(channel)`` once per channel.
+
+    :param register: callable taking a :class:`weishang_core.channels.Channel` instance; it validates the
+        channel's name and limits at once and raises on a clash.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add commands or groups to the ``weishang`` command line.
+
+    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)`` or use ``@cli.command()``.
+    """
+
+
+@hookspec
+def content_policies() -> list[Any]:
+    """Return extra content policies: callables ``policy(text) -> str | None`` giving a refusal reason.
+
+    Each returned reason refuses the post before anything is sent, and is stored on the post.
+    """
+
+
+@hookspec
+def post_published(post_id: int, channel: str, external_url: str | None) -> None:
+    """A post reached its outlet. Fires once per post.
+
+    :param post_id: the post's id; :param channel: the channel name; :param external_url: where it lives.
+    """
+
+
+@hookspec
+def post_failed(post_id: int, channel: str, reason: str) -> None:
+    """A post ended failed after its last attempt. Fires once per post.
+
+    :param post_id: the post's id; :param channel: the channel name; :param reason: the outlet's reason.
+    """
+
+
+@hookspec
+def referral_clicked(link_code: str, visitor_id: str, outlet: str | None) -> None:
+    """A referral link was followed and the click was counted (repeats within the burst window are not).
+
+    :param link_code: the link's code; :param visitor_id: the visitor; :param outlet: utm_source or referrer.
+    """
+
+
+@hookspec
+def order_paid(order_id: int, total: int, referrer: str | None) -> None:
+    """An order was paid.
+
+    :param order_id: the order; :param total: the amount paid in fen; :param referrer: the attributed handle.
+    """
+
+
+@hookspec
+def commission_created(order_id: int, beneficiary: str, level: int, amount: int) -> None:
+    """A commission entry was written to the ledger (pending until its return window closes).
+
+    :param order_id: the order; :param beneficiary: the handle; :param level: 1, 2 or 3; :param amount: fen.
+    """
+
+
+@hookspec(firstresult=True)
+def payout_method(name: str) -> Any:
+    """Return a payout method object for ``name`` (the first plugin that knows it wins), or None.
+
+    :param name: the method named in the payouts command; the built-in ``manual`` records a transfer to make.
+    """

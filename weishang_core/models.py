@@ -1,0 +1,336 @@
+"""The schema: every table weishang keeps, as SQLAlchemy 2 typed models.
+
+Money columns are integer fen and rates integer basis points. Times are stored in UTC. Ledger entries are
+never edited in amount: a refund is a new, negative entry. Alembic migrations in ``migrations/`` are the
+only way this schema reaches a database; ``tests/test_migrations.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC and hand back aware UTC, so SQLite and PostgreSQL compare times alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; weishang stores aware UTC times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+fen = Annotated[int, mapped_column(BigInteger, default=0)]
+created = Annotated[datetime, mapped_column(UTCDateTime, default=utcnow)]
+when = Annotated[datetime | None, mapped_column(UTCDateTime)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Identity(Base):
+    """A person: seller, reseller and buyer are roles of one identity, named by a unique handle."""
+
+    __tablename__ = "identities"
+    id: Mapped[intpk]
+    handle: Mapped[str] = mapped_column(String(64), unique=True)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    is_seller: Mapped[bool] = mapped_column(default=False)
+    is_reseller: Mapped[bool] = mapped_column(default=False)
+    # Adjacency list: commissions walk at most 3 levels up with a fixed number of joins (see referrals.py).
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    depth: Mapped[int] = mapped_column(default=0)
+    reseller_since: Mapped[when]
+    created_at: Mapped[created]
+
+    sponsor: Mapped[Identity | None] = relationship(remote_side="Identity.id")
+
+
+class StoreSetting(Base):
+    """Store-wide settings a seller changes at run time (default commission rule, attribution rule)."""
+
+    __tablename__ = "store_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+    )
+    id: Mapped[intpk]
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    images: Mapped[list[Any]] = mapped_column(default=list)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    price_fen: Mapped[fen]
+    stock: Mapped[int] = mapped_column(default=0)
+    commission_rule: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"))
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+
+
+class OutletAccount(Base):
+    """A connected outlet of one identity. ``secrets`` and ``state`` are never printed or logged."""
+
+    __tablename__ = "outlet_accounts"
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secrets: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    daily_cap: Mapped[int] = mapped_column(default=4)
+    created_at: Mapped[created]
+
+    owner: Mapped[Identity] = relationship()
+
+
+class ReferralLink(Base):
+    __tablename__ = "referral_links"
+    id: Mapped[intpk]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    created_at: Mapped[created]
+
+
+class Post(Base):
+    """One product on one outlet account for one poster; its attempts are kept beside it."""
+
+    __tablename__ = "posts"
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("outlet_accounts.id"), index=True)
+    poster_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("referral_links.id"))
+    # queued -> publishing -> published | failed | refused | unconfirmed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="product")  # product | update
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    local_day: Mapped[str] = mapped_column(String(10), index=True)  # the seller's day, for the cap
+    attempts: Mapped[int] = mapped_column(default=0)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_url: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scheduled_at: Mapped[when]
+    next_attempt_at: Mapped[when]
+    published_at: Mapped[when]
+    created_at: Mapped[created]
+    updated_at: Mapped[created]
+
+
+class PostAttempt(Base):
+    __tablename__ = "post_attempts"
+    id: Mapped[intpk]
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    started_at: Mapped[created]
+    finished_at: Mapped[when]
+    outcome: Mapped[str] = mapped_column(String(16), default="started")
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Click(Base):
+    __tablename__ = "clicks"
+    __table_args__ = (Index("ix_clicks_visitor_created", "visitor_id", "created_at"),)
+    id: Mapped[intpk]
+    link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"), index=True)
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    outlet: Mapped[str | None] = mapped_column(String(64))
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    ua_hash: Mapped[str | None] = mapped_column(String(64))
+    counted: Mapped[bool] = mapped_column(default=True)  # False for a repeat within the burst window
+    created_at: Mapped[created]
+
+
+class Binding(Base):
+    """Who a visitor (and the buyer they become) is attributed to, under which rule, until when."""
+
+    __tablename__ = "bindings"
+    id: Mapped[intpk]
+    visitor_id: Mapped[str] = mapped_column(String(64), unique=True)
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("identities.id"))
+    click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id"))
+    bound_at: Mapped[created]
+    protected_until: Mapped[when]
+    expires_at: Mapped[when]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[intpk]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    target_fen: Mapped[fen]
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    min_qty: Mapped[int | None]
+    max_qty: Mapped[int | None]
+    sold_qty: Mapped[int] = mapped_column(default=0)
+    ship_by: Mapped[when]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|funded|fulfilled|failed
+    created_at: Mapped[created]
+    closed_at: Mapped[when]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[intpk]
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    # pending -> paid -> shipped -> delivered -> completed; refunded (full) and cancelled end it
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    total_fen: Mapped[fen]
+    paid_fen: Mapped[fen]
+    refunded_fen: Mapped[fen]
+    contact: Mapped[str | None] = mapped_column(String(200))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
+    attribution_rule: Mapped[str | None] = mapped_column(String(32))
+    attribution_click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id"))
+    attribution_note: Mapped[str | None] = mapped_column(Text)
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[created]
+    paid_at: Mapped[when]
+    shipped_at: Mapped[when]
+    delivered_at: Mapped[when]
+    completed_at: Mapped[when]
+    cancelled_at: Mapped[when]
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    qty: Mapped[int]
+    unit_price_fen: Mapped[fen]
+    refunded_qty: Mapped[int] = mapped_column(default=0)
+    refunded_fen: Mapped[fen]
+    exchanged_qty: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderEvent(Base):
+    """What happened to an order and why: payments, refunds, exchanges, attribution decisions."""
+
+    __tablename__ = "order_events"
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[fen]
+    qty: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+    id: Mapped[intpk]
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    amount_fen: Mapped[fen]
+    method: Mapped[str] = mapped_column(String(32), default="manual")
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[created]
+
+
+class LedgerEntry(Base):
+    """An append-only commission line; balances are sums of these, never a stored number."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("order_id", "beneficiary_id", "kind", "seq", name="uq_ledger_entries_once"),
+        Index("ix_ledger_entries_due", "status", "available_at"),
+    )
+    id: Mapped[intpk]
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    level: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # commission | reversal
+    seq: Mapped[int] = mapped_column(default=0)  # 0 for the commission; n for the n-th reversal
+    amount_fen: Mapped[fen]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|available|paid
+    available_at: Mapped[when]
+    released_at: Mapped[when]
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+
+
+class TrustEvent(Base):
+    """An interaction a plugin reports (followed, commented, shared): one input to the trust score."""
+
+    __tablename__ = "trust_events"
+    id: Mapped[intpk]
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[created]
+
+
+class AuditEntry(Base):
+    """Seller actions that change who earns what (a sponsor change), kept for explanation."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[intpk]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[created]
+
+
+class CachedToken(Base):
+    """Outlet access tokens shared by every worker when no Redis is configured."""
+
+    __tablename__ = "cached_tokens"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
