@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,19 +41,14 @@ def _forget(url: str) -> None:
     get_sessionmaker.cache_clear()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'weishang.db'}"
-        yield url
-        _forget(url)
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
     problem = _pg_available()
     if problem:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI and is not reachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable (set CI=true to make this a failure): {problem}")
     name = f"weishang_test_{secrets.token_hex(6)}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -65,6 +61,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'weishang.db'}"
+        yield url
+        _forget(url)
+        return
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database, for tests of real concurrency."""
+    with postgres_database() as url:
+        yield url
 
 
 class Weishang:
@@ -111,3 +126,25 @@ def store(weishang: Weishang) -> Weishang:
     """The CLI on a database initialised with the seller 老李."""
     weishang("init", "--seller", "老李")
     return weishang
+
+
+class Services:
+    """The core services on one migrated database with the seller 老李: for tests below the CLI."""
+
+    def __init__(self, url: str, home: Path) -> None:
+        from weishang_core import identities, migrate
+        from weishang_core.config import load_settings
+
+        self.url = url
+        os.environ["WEISHANG_HOME"] = str(home)
+        self.settings = load_settings(url)
+        migrate.upgrade(get_engine(url))
+        self.maker = get_sessionmaker(url)
+        with self.maker.begin() as session:
+            identities.set_seller(session, "老李")
+
+
+@pytest.fixture
+def services(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
+    monkeypatch.setenv("WEISHANG_HOME", str(tmp_path / "home"))
+    return Services(db_url, tmp_path / "home")

@@ -21,6 +21,10 @@ class Settings:
     timezone: str
     compliance: str = "cn"
     plugin_allowlist: tuple[str, ...] | None = field(default=None)
+    attribution_rule: str = "last-click"  # or "first-click"
+    protection_days: int = 0  # a binding cannot be taken over for this long
+    attribution_days: int = 30  # a binding lapses after this long
+    return_days: int = 7  # the no-reason return window after delivery (七天無理由退貨)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -46,6 +50,9 @@ def load_settings(database_url: str | None = None, broker_url: str | None = None
         names = ", ".join(COMPLIANCE_PROFILES)
         raise UserError(f"WEISHANG_COMPLIANCE: unknown profile {compliance!r} (choose {names})")
     allow = os.environ.get("WEISHANG_PLUGINS")
+    rule = os.environ.get("WEISHANG_ATTRIBUTION", "last-click")
+    if rule not in ("last-click", "first-click"):
+        raise UserError(f"WEISHANG_ATTRIBUTION: {rule!r} is not last-click or first-click")
     return Settings(
         home=home,
         database_url=url,
@@ -54,4 +61,17 @@ def load_settings(database_url: str | None = None, broker_url: str | None = None
         timezone=timezone,
         compliance=compliance,
         plugin_allowlist=tuple(p.strip() for p in allow.split(",") if p.strip()) if allow else None,
+        attribution_rule=rule,
+        protection_days=_days("WEISHANG_PROTECTION_DAYS", 0),
+        attribution_days=_days("WEISHANG_ATTRIBUTION_DAYS", 30),
+        return_days=_days("WEISHANG_RETURN_DAYS", 7),
     )
+
+
+def _days(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 3650:
+        raise UserError(f"{name}: {text!r} is not a number of days between 0 and 3650")
+    return int(text)

@@ -287,15 +287,19 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        UniqueConstraint("order_id", "beneficiary_id", "kind", "seq", name="uq_ledger_entries_once"),
+        UniqueConstraint(
+            "order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"
+        ),
         Index("ix_ledger_entries_due", "status", "available_at"),
     )
     id: Mapped[intpk]
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
     level: Mapped[int]
     kind: Mapped[str] = mapped_column(String(16))  # commission | reversal
-    seq: Mapped[int] = mapped_column(default=0)  # 0 for the commission; n for the n-th reversal
+    seq: Mapped[int] = mapped_column(default=0)  # 0 for the commission; the refund event's id for a reversal
     amount_fen: Mapped[fen]
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|available|paid
     available_at: Mapped[when]

@@ -69,9 +69,9 @@ def main() -> None:
         sys.exit(1)
 
 
-from weishang_core.cli import accounts, products, resellers, system  # noqa: E402
+from weishang_core.cli import accounts, money, products, resellers, system  # noqa: E402
 
-for module in (system, products, resellers, accounts):
+for module in (system, products, resellers, accounts, money):
     module.register(cli)
 
 load_plugins()

@@ -9,14 +9,19 @@ from sqlalchemy.engine import make_url
 from weishang_core import identities, migrate
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, json_option
+from weishang_core.commission_rules import format_rule, parse_rule
 from weishang_core.db import get_engine, get_sessionmaker, normalize_url
+from weishang_core.models import StoreSetting
 from weishang_core.plugins import get_channels, get_plugins, load_failures
 
 
 @click.command()
 @click.option("--seller", help="The seller's name (the store owner), e.g. 老李.")
+@click.option(
+    "--commission", help="Store default commission rule, e.g. L1=10%,L2=3% (products may override)."
+)
 @pass_app
-def init(app: AppContext, seller: str | None) -> None:
+def init(app: AppContext, seller: str | None, commission: str | None) -> None:
     """Create or upgrade the database to the latest schema; safe to run again."""
     engine = get_engine(app.settings.database_url)
     before, after = migrate.upgrade(engine)
@@ -25,10 +30,16 @@ def init(app: AppContext, seller: str | None) -> None:
         click.echo(f"database {where} is up to date (revision {after})")
     else:
         click.echo(f"database {where} upgraded from {before or 'empty'} to revision {after}")
-    if seller:
-        with get_sessionmaker(app.settings.database_url).begin() as session:
+    with get_sessionmaker(app.settings.database_url).begin() as session:
+        if seller:
             identity = identities.set_seller(session, seller)
             click.echo(f"seller: {identity.handle}")
+        if commission is not None:
+            rule = format_rule(
+                parse_rule(commission, app.settings.max_commission_levels, app.settings.compliance)
+            )
+            session.merge(StoreSetting(key="default_commission", value=rule))
+            click.echo(f"default commission: {rule}")
 
 
 @click.command()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:16:06.631149
+Create Date: 2026-11-22 12:26:08.366209
 """
 
 import sqlalchemy as sa
@@ -311,39 +311,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_post_attempts_post_id"), ["post_id"], unique=False)
 
     op.create_table(
-        "ledger_entries",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("order_id", sa.Integer(), nullable=False),
-        sa.Column("beneficiary_id", sa.Integer(), nullable=False),
-        sa.Column("level", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("available_at", sa.DateTime(), nullable=True),
-        sa.Column("released_at", sa.DateTime(), nullable=True),
-        sa.Column("payout_id", sa.Integer(), nullable=True),
-        sa.Column("note", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["beneficiary_id"], ["identities.id"], name=op.f("fk_ledger_entries_beneficiary_id_identities")
-        ),
-        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_ledger_entries_order_id_orders")),
-        sa.ForeignKeyConstraint(
-            ["payout_id"], ["payouts.id"], name=op.f("fk_ledger_entries_payout_id_payouts")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
-        sa.UniqueConstraint("order_id", "beneficiary_id", "kind", "seq", name="uq_ledger_entries_once"),
-    )
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ledger_entries_beneficiary_id"), ["beneficiary_id"], unique=False
-        )
-        batch_op.create_index("ix_ledger_entries_due", ["status", "available_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_entries_order_id"), ["order_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ledger_entries_payout_id"), ["payout_id"], unique=False)
-
-    op.create_table(
         "order_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
@@ -378,11 +345,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_order_lines_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_order_lines_product_id"), ["product_id"], unique=False)
 
+    op.create_table(
+        "ledger_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("order_line_id", sa.Integer(), nullable=False),
+        sa.Column("reverses_id", sa.Integer(), nullable=True),
+        sa.Column("beneficiary_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("available_at", sa.DateTime(), nullable=True),
+        sa.Column("released_at", sa.DateTime(), nullable=True),
+        sa.Column("payout_id", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"], ["identities.id"], name=op.f("fk_ledger_entries_beneficiary_id_identities")
+        ),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_ledger_entries_order_id_orders")),
+        sa.ForeignKeyConstraint(
+            ["order_line_id"], ["order_lines.id"], name=op.f("fk_ledger_entries_order_line_id_order_lines")
+        ),
+        sa.ForeignKeyConstraint(
+            ["payout_id"], ["payouts.id"], name=op.f("fk_ledger_entries_payout_id_payouts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["reverses_id"], ["ledger_entries.id"], name=op.f("fk_ledger_entries_reverses_id_ledger_entries")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
+        sa.UniqueConstraint(
+            "order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"
+        ),
+    )
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ledger_entries_beneficiary_id"), ["beneficiary_id"], unique=False
+        )
+        batch_op.create_index("ix_ledger_entries_due", ["status", "available_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_order_line_id"), ["order_line_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_payout_id"), ["payout_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_payout_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_order_line_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_order_id"))
+        batch_op.drop_index("ix_ledger_entries_due")
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_beneficiary_id"))
+
+    op.drop_table("ledger_entries")
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_lines_product_id"))
         batch_op.drop_index(batch_op.f("ix_order_lines_order_id"))
@@ -392,13 +411,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_order_events_order_id"))
 
     op.drop_table("order_events")
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_payout_id"))
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_order_id"))
-        batch_op.drop_index("ix_ledger_entries_due")
-        batch_op.drop_index(batch_op.f("ix_ledger_entries_beneficiary_id"))
-
-    op.drop_table("ledger_entries")
     with op.batch_alter_table("post_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_post_attempts_post_id"))
 

@@ -1,0 +1,302 @@
+"""Orders: pending → paid → shipped → delivered → completed, with refunds, exchanges and cancellation.
+
+Stock is reserved with one conditional UPDATE (``stock >= qty``), so two buyers can never both get the
+last unit, on SQLite or PostgreSQL. Refunds by amount are split over the order's lines by largest
+remainder, so no fen is created or lost; each line's commissions shrink pro rata (see ``ledger``).
+Refunded goods are not put back in stock (soft kiwis are not resold); exchanged ones are replaced from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from weishang_core import catalog, identities, ledger, referrals
+from weishang_core.config import Settings
+from weishang_core.errors import NotFound, UserError
+from weishang_core.events import emit_after_commit
+from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
+from weishang_core.money import format_yuan, split_largest_remainder
+
+MAX_QTY = 10_000
+PAID_STATES = ("paid", "shipped", "delivered", "completed")
+
+
+def check_qty(qty: int | str, field: str = "qty") -> int:
+    text = str(qty).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_QTY:
+        raise UserError(f"{field}: {qty!r} must be a whole number from 1 to {MAX_QTY}")
+    return int(text)
+
+
+def reserve_stock(session: Session, product: Product, qty: int) -> None:
+    taken = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock >= qty)
+        .values(stock=Product.stock - qty)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        session.refresh(product, ["stock"])
+        raise UserError(f"qty: only {product.stock} of {product.sku} left, {qty} asked for")
+    session.refresh(product, ["stock"])
+
+
+def get(session: Session, order_id: int | str) -> Order:
+    try:
+        key = int(order_id)
+    except (TypeError, ValueError):
+        raise UserError(f"order: {order_id!r} is not an order number") from None
+    order = session.get(Order, key)
+    if order is None:
+        raise NotFound(f"order: no order {order_id}")
+    return order
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    sku: str,
+    qty: int | str,
+    buyer_handle: str,
+    *,
+    contact: str | None = None,
+    ref: str | None = None,
+    visitor_id: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Order:
+    """Place an order; with an idempotency key a repeated submission returns the first order."""
+    now = now or utcnow()
+    if idempotency_key:
+        existing = session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing
+    qty = check_qty(qty)
+    product = catalog.get(session, sku)
+    if product.status != "active":
+        raise UserError(f"sku: {product.sku} is withdrawn from sale")
+    if contact is not None and len(contact) > 200:
+        raise UserError("contact: longer than 200 characters")
+    buyer = identities.get_or_create(session, buyer_handle, contact)
+    attribution = referrals.attribute(session, settings, buyer, ref, visitor_id, now)
+    reserve_stock(session, product, qty)
+    total = qty * product.price_fen
+    order = Order(
+        buyer_id=buyer.id,
+        status="pending",
+        total_fen=total,
+        paid_fen=0,
+        refunded_fen=0,
+        contact=contact or buyer.contact,
+        referrer_id=attribution.referrer.id if attribution.referrer else None,
+        attribution_rule=attribution.rule,
+        attribution_click_id=attribution.click_id,
+        attribution_note=attribution.blocked,
+        visitor_id=visitor_id,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    order.lines.append(
+        OrderLine(product_id=product.id, qty=qty, unit_price_fen=product.price_fen, refunded_fen=0)
+    )
+    session.add(order)
+    session.flush()
+    _event(session, order, "created", reason=attribution.blocked or _attribution_text(attribution))
+    return order
+
+
+def _attribution_text(attribution: referrals.Attribution) -> str | None:
+    if attribution.referrer is None:
+        return "no referrer"
+    return f"referred by {attribution.referrer.handle} ({attribution.rule}, click {attribution.click_id})"
+
+
+def _event(
+    session: Session, order: Order, kind: str, amount: int = 0, qty: int = 0, reason: str | None = None
+) -> OrderEvent:
+    event = OrderEvent(order_id=order.id, kind=kind, amount_fen=amount, qty=qty, reason=reason)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _require(order: Order, allowed: tuple[str, ...], action: str, hint: str = "") -> None:
+    if order.status not in allowed:
+        raise UserError(f"order {order.id}: cannot {action} an order that is {order.status}{hint}")
+
+
+def pay(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
+    """The seller confirms the money arrived; commissions are written, pending."""
+    _require(order, ("pending",), "mark paid")
+    order.status, order.paid_fen, order.paid_at = "paid", order.total_fen, now or utcnow()
+    _event(session, order, "paid", amount=order.total_fen)
+    ledger.create_commissions(session, settings, order)
+    referrer = session.get(Identity, order.referrer_id) if order.referrer_id else None
+    emit_after_commit(
+        session,
+        "order_paid",
+        order_id=order.id,
+        total=order.paid_fen,
+        referrer=referrer.handle if referrer else None,
+    )
+    return order
+
+
+def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
+    _require(order, ("paid",), "ship")
+    order.status, order.shipped_at = "shipped", now or utcnow()
+    _event(session, order, "shipped")
+    return order
+
+
+def deliver(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
+    """Delivery starts the return window; commissions get their release date."""
+    _require(order, ("paid", "shipped"), "deliver")
+    now = now or utcnow()
+    order.status, order.delivered_at = "delivered", now
+    order.shipped_at = order.shipped_at or now
+    _event(session, order, "delivered")
+    ledger.schedule_release(session, settings, order, now)
+    return order
+
+
+def complete(session: Session, order: Order, now: datetime | None = None) -> Order:
+    _require(order, ("delivered",), "complete")
+    order.status, order.completed_at = "completed", now or utcnow()
+    _event(session, order, "completed")
+    return order
+
+
+def cancel(session: Session, order: Order, now: datetime | None = None) -> Order:
+    """Cancel before payment: the stock comes back and nothing is owed to anyone."""
+    _require(order, ("pending",), "cancel", " (refund it instead)" if order.status in PAID_STATES else "")
+    for line in order.lines:
+        session.execute(
+            update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty)
+        )
+    order.status, order.cancelled_at = "cancelled", now or utcnow()
+    _event(session, order, "cancelled")
+    return order
+
+
+def _line(session: Session, order: Order, sku: str | None) -> OrderLine:
+    if sku is None:
+        if len(order.lines) != 1:
+            raise UserError(f"sku: order {order.id} has several products; name one with --sku")
+        return order.lines[0]
+    product = catalog.get(session, sku)
+    for line in order.lines:
+        if line.product_id == product.id:
+            return line
+    raise UserError(f"sku: order {order.id} has no {product.sku}")
+
+
+def refund(
+    session: Session,
+    order: Order,
+    *,
+    amount_fen: int | None = None,
+    qty: int | str | None = None,
+    sku: str | None = None,
+    reason: str | None = None,
+) -> OrderEvent:
+    """Refund part or all of a paid order, by amount or by quantity; commissions are reversed pro rata."""
+    _require(order, PAID_STATES, "refund", " (cancel it instead)" if order.status == "pending" else "")
+    refundable = order.paid_fen - order.refunded_fen
+    if amount_fen is not None and qty is not None:
+        raise UserError("refund: give --amount or --qty, not both")
+    if qty is not None:
+        line = _line(session, order, sku)
+        qty = check_qty(qty)
+        left = line.qty - line.refunded_qty
+        if qty > left:
+            raise UserError(f"qty: only {left} unit(s) of this line are left to refund")
+        line_left = line.qty * line.unit_price_fen - line.refunded_fen
+        amount = min(qty * line.unit_price_fen, line_left)
+        shares = {line.id: amount}
+        line.refunded_qty += qty
+    else:
+        amount = refundable if amount_fen is None else amount_fen
+        if amount <= 0:
+            raise UserError("amount: a refund must be more than 0.00")
+        if amount > refundable:
+            raise UserError(
+                f"amount: {format_yuan(amount)} is more than the {format_yuan(refundable)} left to refund"
+            )
+        lefts = [line.qty * line.unit_price_fen - line.refunded_fen for line in order.lines]
+        shares = dict(
+            zip((line.id for line in order.lines), split_largest_remainder(amount, lefts), strict=True)
+        )
+        if amount == refundable:
+            for line in order.lines:
+                line.refunded_qty = line.qty
+    if amount <= 0:
+        raise UserError(f"order {order.id}: nothing is left to refund on that line")
+    order.refunded_fen += amount
+    if order.refunded_fen == order.paid_fen:
+        order.status = "refunded"
+    event = _event(session, order, "refund", amount=amount, qty=int(qty or 0), reason=reason)
+    for line in order.lines:
+        if shares.get(line.id):
+            line.refunded_fen += shares[line.id]
+            ledger.reverse_for_refund(session, line, event)
+    return event
+
+
+def exchange(
+    session: Session, order: Order, qty: int | str, sku: str | None = None, reason: str | None = None
+) -> OrderEvent:
+    """Replace goods that arrived bad: replacements come out of stock; no money moves."""
+    _require(order, ("shipped", "delivered", "completed"), "exchange goods of")
+    line = _line(session, order, sku)
+    qty = check_qty(qty)
+    left = line.qty - line.refunded_qty - line.exchanged_qty
+    if qty > left:
+        raise UserError(f"qty: only {left} unit(s) of this line can still be exchanged")
+    product = session.get(Product, line.product_id)
+    assert product is not None
+    reserve_stock(session, product, qty)
+    line.exchanged_qty += qty
+    return _event(session, order, "exchange", qty=qty, reason=reason)
+
+
+def list_orders(session: Session, status: str | None = None, buyer: str | None = None) -> list[Order]:
+    query = select(Order).order_by(Order.id)
+    if status:
+        query = query.where(Order.status == status)
+    if buyer:
+        query = query.where(Order.buyer_id == identities.get(session, buyer, "buyer").id)
+    return list(session.scalars(query))
+
+
+def as_dict(session: Session, order: Order) -> dict[str, Any]:
+    names = {
+        i.id: i.handle
+        for i in session.scalars(
+            select(Identity).where(Identity.id.in_([order.buyer_id, order.referrer_id or order.buyer_id]))
+        )
+    }
+    first = order.lines[0]
+    product = session.get(Product, first.product_id)
+    return {
+        "id": order.id,
+        "status": order.status,
+        "buyer": names[order.buyer_id],
+        "sku": product.sku if product else None,
+        "qty": first.qty,
+        "total": format_yuan(order.total_fen),
+        "paid": format_yuan(order.paid_fen),
+        "refunded": format_yuan(order.refunded_fen),
+        "exchanged_qty": sum(line.exchanged_qty for line in order.lines),
+        "attribution": {
+            "referrer": names.get(order.referrer_id) if order.referrer_id else None,
+            "rule": order.attribution_rule,
+            "click_id": order.attribution_click_id,
+            "no_commission_reason": order.attribution_note,
+        },
+        "created_at": order.created_at.isoformat(),
+    }

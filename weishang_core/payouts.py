@@ -1,0 +1,110 @@
+"""Payouts: every available balance at or above a minimum becomes one payout per person.
+
+A payout takes all of a person's ``available`` entries (negative reversals included, which is how a
+refund after an earlier payout is netted) and marks them ``paid``; running it again finds nothing left.
+How the money moves is a payout method from the ``payout_method`` hook; the built-in ``manual`` method
+only records the transfer for the seller to make (and to export as a batch file).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from weishang_core import hookimpl
+from weishang_core.errors import UserError
+from weishang_core.models import Identity, LedgerEntry, Payout, utcnow
+from weishang_core.money import format_yuan
+from weishang_core.plugins import load_plugins, pm
+
+
+class ManualTransfer:
+    """Record the payout; the seller transfers by hand (bank, WeChat Pay) from the exported CSV."""
+
+    name = "manual"
+
+    def pay(self, handle: str, contact: str | None, amount_fen: int) -> str:
+        return f"manual transfer of {format_yuan(amount_fen)} to {handle}" + (
+            f" ({contact})" if contact else ""
+        )
+
+
+class BuiltinPayoutMethods:
+    @hookimpl(trylast=True)
+    def payout_method(self, name: str) -> Any:
+        return ManualTransfer() if name == "manual" else None
+
+
+pm.register(BuiltinPayoutMethods(), name="weishang.payouts")
+
+
+def run(
+    session: Session, min_fen: int, method_name: str = "manual", now: datetime | None = None
+) -> list[Payout]:
+    load_plugins()
+    method = pm.hook.payout_method(name=method_name)
+    if method is None:
+        raise UserError(f"method: no payout method called {method_name!r}")
+    now = now or utcnow()
+    due = session.execute(
+        select(LedgerEntry.beneficiary_id, func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.status == "available")
+        .group_by(LedgerEntry.beneficiary_id)
+        .having(func.sum(LedgerEntry.amount_fen) >= max(min_fen, 1))
+        .order_by(LedgerEntry.beneficiary_id)
+    ).all()
+    payouts = []
+    for beneficiary_id, total in due:
+        person = session.get(Identity, beneficiary_id)
+        assert person is not None
+        payout = Payout(
+            beneficiary_id=beneficiary_id, amount_fen=int(total), method=method_name, created_at=now
+        )
+        session.add(payout)
+        session.flush()
+        payout.reference = method.pay(person.handle, person.contact, int(total))
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == "available")
+            .values(status="paid", payout_id=payout.id)
+            .execution_options(synchronize_session=False)
+        )
+        payouts.append(payout)
+    session.flush()
+    return payouts
+
+
+def list_all(session: Session) -> list[tuple[Payout, Identity]]:
+    query = select(Payout, Identity).join(Identity, Identity.id == Payout.beneficiary_id).order_by(Payout.id)
+    return [(p, i) for p, i in session.execute(query)]
+
+
+def as_dict(payout: Payout, person: Identity) -> dict[str, Any]:
+    return {
+        "id": payout.id,
+        "beneficiary": person.handle,
+        "contact": person.contact,
+        "amount": format_yuan(payout.amount_fen),
+        "method": payout.method,
+        "reference": payout.reference,
+        "created_at": payout.created_at.isoformat(),
+    }
+
+
+def export_csv(session: Session, path: str) -> int:
+    rows = [as_dict(p, i) for p, i in list_all(session)]
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        raise UserError(f"csv: folder {str(target.parent)!r} does not exist")
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=["id", "beneficiary", "contact", "amount", "method", "reference", "created_at"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)

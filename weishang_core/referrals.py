@@ -1,0 +1,298 @@
+"""Referral links, clicks, attribution and the sponsor tree.
+
+Attribution is an explicit rule (``Settings.attribution_rule``): the last counted click wins (default) or
+the first; a binding cannot be taken over during its protection period and lapses after the validity
+window. Every order stores the rule and the click that decided it.
+
+The sponsor tree is an adjacency list: commissions need at most three ancestors, which
+:func:`ancestors` fetches with a fixed number of self-joins in one query however deep the tree is; the
+rare whole-chain questions (cycles, downline size) use one recursive CTE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from weishang_core import identities
+from weishang_core.config import Settings
+from weishang_core.errors import NotFound, UserError
+from weishang_core.models import AuditEntry, Binding, Click, Identity, Product, ReferralLink, utcnow
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes get read aloud and retyped
+CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: not guessable by trying
+BURST_SECONDS = 60
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def link_url(settings: Settings, code: str) -> str:
+    return f"{settings.store_url}/r/{code}"
+
+
+def create_link(session: Session, reseller: Identity, product: Product | None = None) -> ReferralLink:
+    """A new link for a reseller (or the seller, who tracks clicks but earns no commission)."""
+    if not (reseller.is_reseller or reseller.is_seller):
+        raise UserError(f"reseller: {reseller.handle!r} is not a reseller")
+    link = ReferralLink(code=new_code(), reseller_id=reseller.id, product_id=product.id if product else None)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_for(session: Session, reseller: Identity, product: Product | None) -> ReferralLink:
+    """The poster's existing link for this product (or store-wide), made on first use."""
+    query = select(ReferralLink).where(ReferralLink.reseller_id == reseller.id)
+    query = query.where(
+        ReferralLink.product_id == product.id if product else ReferralLink.product_id.is_(None)
+    )
+    link = session.scalar(query.order_by(ReferralLink.id).limit(1))
+    return link or create_link(session, reseller, product)
+
+
+def find_link(session: Session, code: str) -> ReferralLink | None:
+    if not isinstance(code, str) or len(code) > 32:
+        return None
+    return session.scalar(select(ReferralLink).where(ReferralLink.code == code.strip().upper()))
+
+
+def get_link(session: Session, code: str) -> ReferralLink:
+    link = find_link(session, code)
+    if link is None:
+        raise NotFound(f"ref: no referral link {code!r}")
+    return link
+
+
+def fingerprint(value: str | None) -> str | None:
+    """IPs and user agents are kept only as hashes: enough to spot click spam, useless to anyone else."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32] if value else None
+
+
+def record_click(
+    session: Session,
+    settings: Settings,
+    link: ReferralLink,
+    visitor_id: str,
+    outlet: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    now: datetime | None = None,
+) -> Click:
+    """Store a click; a repeat by the same visitor on the same link within a minute is not counted."""
+    now = now or utcnow()
+    if not visitor_id or len(visitor_id) > 64:
+        raise UserError("visitor: a visitor id of 1-64 characters is required")
+    recent = session.scalar(
+        select(Click.id)
+        .where(Click.visitor_id == visitor_id, Click.link_id == link.id, Click.counted.is_(True))
+        .where(Click.created_at > now - timedelta(seconds=BURST_SECONDS))
+        .limit(1)
+    )
+    click = Click(
+        link_id=link.id,
+        visitor_id=visitor_id,
+        outlet=(outlet or None) and outlet[:64],
+        ip_hash=fingerprint(ip),
+        ua_hash=fingerprint(user_agent),
+        counted=recent is None,
+        created_at=now,
+    )
+    session.add(click)
+    session.flush()
+    if click.counted:
+        bind(session, settings, visitor_id, link.reseller_id, click.id, now)
+    return click
+
+
+def bind(
+    session: Session,
+    settings: Settings,
+    visitor_id: str,
+    referrer_id: int,
+    click_id: int | None,
+    now: datetime,
+) -> Binding:
+    """Apply the attribution rule to a visitor's binding."""
+    binding = session.scalar(select(Binding).where(Binding.visitor_id == visitor_id))
+    protected = timedelta(days=settings.protection_days)
+    valid = timedelta(days=settings.attribution_days)
+    if binding is None:
+        binding = Binding(visitor_id=visitor_id, referrer_id=referrer_id, click_id=click_id)
+        session.add(binding)
+    else:
+        lapsed = binding.expires_at is not None and binding.expires_at <= now
+        in_protection = binding.protected_until is not None and binding.protected_until > now
+        same = binding.referrer_id == referrer_id
+        take_over = lapsed or (settings.attribution_rule == "last-click" and not in_protection)
+        if not (take_over or same):
+            return binding
+        if same and not lapsed and settings.attribution_rule == "first-click":
+            binding.expires_at = now + valid  # the first referrer's claim is renewed by their own click
+            return binding
+        binding.referrer_id = referrer_id
+        binding.click_id = click_id
+    binding.bound_at = now
+    binding.protected_until = now + protected if protected else None
+    binding.expires_at = now + valid
+    session.flush()
+    return binding
+
+
+@dataclass(frozen=True)
+class Attribution:
+    referrer: Identity | None
+    rule: str | None
+    click_id: int | None
+    blocked: str | None = None  # why the referrer earns nothing on this order (self-referral)
+
+
+def attribute(
+    session: Session,
+    settings: Settings,
+    buyer: Identity,
+    ref_code: str | None,
+    visitor_id: str | None,
+    now: datetime,
+) -> Attribution:
+    """Decide who referred an order: an explicit code, else the visitor's binding, else the buyer's."""
+    referrer: Identity | None = None
+    rule: str | None = None
+    click_id: int | None = None
+    if ref_code:
+        link = get_link(session, ref_code)
+        referrer, rule = session.get(Identity, link.reseller_id), "ref-code"
+        if visitor_id:
+            click_id = session.scalar(
+                select(Click.id)
+                .where(Click.visitor_id == visitor_id, Click.link_id == link.id)
+                .order_by(Click.id.desc())
+                .limit(1)
+            )
+    else:
+        binding = None
+        if visitor_id:
+            binding = session.scalar(select(Binding).where(Binding.visitor_id == visitor_id))
+        if binding is None:
+            binding = session.scalar(
+                select(Binding).where(Binding.buyer_id == buyer.id).order_by(Binding.bound_at.desc()).limit(1)
+            )
+        if binding is not None and (binding.expires_at is None or binding.expires_at > now):
+            referrer, rule, click_id = (
+                session.get(Identity, binding.referrer_id),
+                settings.attribution_rule,
+                (binding.click_id),
+            )
+            if binding.buyer_id is None:
+                binding.buyer_id = buyer.id
+    if referrer is None:
+        return Attribution(None, None, None)
+    return Attribution(referrer, rule, click_id, self_referral(session, buyer, referrer, visitor_id))
+
+
+def self_referral(
+    session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None
+) -> str | None:
+    """Nobody earns on their own purchase: same person, same contact, or the referrer's own browser."""
+    if referrer.id == buyer.id:
+        return "self-referral: the buyer is the referrer"
+    if referrer.contact and buyer.contact and referrer.contact.strip() == buyer.contact.strip():
+        return "self-referral: the buyer has the referrer's contact"
+    if visitor_id:
+        own = session.scalar(
+            select(Binding.id)
+            .where(Binding.visitor_id == visitor_id, Binding.buyer_id == referrer.id)
+            .limit(1)
+        )
+        if own is not None:
+            return "self-referral: the order came from the referrer's own browser"
+    return None
+
+
+def ancestors(session: Session, identity_id: int, levels: int) -> list[Identity]:
+    """The sponsor chain above someone, nearest first, at most ``levels`` long, in one query."""
+    if levels <= 0:
+        return []
+    people = [aliased(Identity) for _ in range(levels + 1)]
+    query = select(*people[1:]).select_from(people[0])
+    for child, parent in zip(people, people[1:], strict=False):
+        query = query.outerjoin(parent, child.sponsor_id == parent.id)
+    row = session.execute(query.where(people[0].id == identity_id)).one()
+    return [person for person in row if person is not None]
+
+
+def chain_ids(session: Session, identity_id: int) -> list[int]:
+    """Every ancestor id, by one recursive query (for cycle checks, not on any hot path)."""
+    chain = select(Identity.sponsor_id.label("id"), literal(1).label("n")).where(Identity.id == identity_id)
+    chain = chain.cte("chain", recursive=True)
+    chain = chain.union_all(
+        select(Identity.sponsor_id, chain.c.n + 1)
+        .join(chain, Identity.id == chain.c.id)
+        .where(chain.c.n < 100_000)
+    )
+    return [i for i in session.scalars(select(chain.c.id)) if i is not None]
+
+
+def downline_size(session: Session, identity_id: int) -> int:
+    tree = select(Identity.id).where(Identity.sponsor_id == identity_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Identity.id).join(tree, Identity.sponsor_id == tree.c.id))
+    return session.scalar(select(func.count()).select_from(tree)) or 0
+
+
+def change_sponsor(session: Session, person: Identity, sponsor: Identity | None, actor: str) -> None:
+    """Move someone under another sponsor: refused if it would make a cycle; written to the audit log."""
+    if sponsor is not None:
+        if sponsor.id == person.id or person.id in chain_ids(session, sponsor.id):
+            raise UserError(
+                f"sponsor: {sponsor.handle!r} is in {person.handle!r}'s downline; that makes a cycle"
+            )
+        if not (sponsor.is_reseller or sponsor.is_seller):
+            raise UserError(f"sponsor: {sponsor.handle!r} is not a reseller")
+    old = person.sponsor.handle if person.sponsor else None
+    shift = (sponsor.depth + 1 if sponsor else 0) - person.depth
+    person.sponsor_id = sponsor.id if sponsor else None
+    if shift:
+        tree = select(Identity.id).where(Identity.sponsor_id == person.id).cte("tree", recursive=True)
+        tree = tree.union_all(select(Identity.id).join(tree, Identity.sponsor_id == tree.c.id))
+        session.execute(
+            update(Identity).where(Identity.id.in_(select(tree.c.id))).values(depth=Identity.depth + shift)
+        )
+        person.depth += shift
+    session.add(
+        AuditEntry(
+            actor=actor,
+            action="change-sponsor",
+            detail={"person": person.handle, "from": old, "to": sponsor.handle if sponsor else None},
+        )
+    )
+    session.flush()
+
+
+def become_reseller(session: Session, buyer: Identity) -> Identity:
+    """A buyer with a delivered, not fully refunded purchase becomes a reseller under its referrer."""
+    from weishang_core.models import Order
+
+    if buyer.is_reseller:
+        raise UserError(f"name: {buyer.handle!r} is already a reseller")
+    purchase = session.scalar(
+        select(Order)
+        .where(Order.buyer_id == buyer.id, Order.status.in_(("delivered", "completed")))
+        .where(Order.refunded_fen < Order.paid_fen)
+        .order_by(Order.id)
+        .limit(1)
+    )
+    if purchase is None:
+        raise UserError(
+            f"name: {buyer.handle!r} has no delivered purchase yet; "
+            "resellers are buyers who liked what they got"
+        )
+    sponsor = (
+        session.get(Identity, purchase.referrer_id) if purchase.referrer_id else identities.seller(session)
+    )
+    return identities.add_reseller(session, buyer.handle, sponsor.handle if sponsor else None)
