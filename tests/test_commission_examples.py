@@ -14,9 +14,7 @@ def sell(services, price: str, rule: str, qty: int = 1, depth: int = 2) -> list[
     """One order through a chain A (under the seller) → B → buyer; returns (who, level, fen) entries."""
     with services.maker.begin() as session:
         sku = f"P{abs(hash((price, rule, qty))) % 10**8}"
-        catalog.add(
-            session, services.settings, sku, ProductInput(title="t", price=price, stock=100, commission=rule)
-        )
+        catalog.add(session, services.settings, sku, ProductInput(title="t", price=price, stock=100, commission=rule))
         if identities.find(session, "A") is None:
             identities.add_reseller(session, "A", "老李")
             identities.add_reseller(session, "B", "A")
@@ -81,9 +79,7 @@ def test_commission_queries_do_not_grow_with_chain_depth(services, depth: int) -
         identities.add_reseller(session, "R0", "老李")
         rows = [{"handle": f"R{i}", "is_reseller": True, "depth": i + 1} for i in range(1, depth)]
         session.execute(insert(Identity), rows)
-        by_handle = dict(
-            session.execute(select(Identity.handle, Identity.id).where(Identity.handle.like("R%"))).all()
-        )
+        by_handle = dict(session.execute(select(Identity.handle, Identity.id).where(Identity.handle.like("R%"))).all())
         ids = [by_handle[f"R{i}"] for i in range(depth)]
         table = Identity.__table__
         session.connection().execute(

@@ -137,9 +137,7 @@ def check_invariants(services) -> None:
             )
             assert b.pending + b.available + b.paid == total
         for payout in session.scalars(select(Payout)).all():
-            paid = session.scalar(
-                select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.payout_id == payout.id)
-            )
+            paid = session.scalar(select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.payout_id == payout.id))
             assert paid == payout.amount_fen > 0
 
 

@@ -15,9 +15,7 @@ def test_migrations_build_exactly_the_models(db_url: str) -> None:
     before, after = migrate.upgrade(engine)
     assert (before, after) == (None, migrate.head_revision())
     with engine.connect() as connection:
-        diff = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata
-        )
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata)
     assert diff == []
     assert migrate.upgrade(engine) == (after, after)
 

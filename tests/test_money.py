@@ -83,9 +83,7 @@ def test_apply_rate_rounds_half_up_where_floats_fail() -> None:
     assert apply_rate(4, 1000) == 0
 
 
-@given(
-    st.integers(min_value=-(10**9), max_value=10**9), st.lists(st.integers(0, 10**6), min_size=1, max_size=8)
-)
+@given(st.integers(min_value=-(10**9), max_value=10**9), st.lists(st.integers(0, 10**6), min_size=1, max_size=8))
 def test_split_never_creates_or_loses_a_fen(total: int, weights: list[int]) -> None:
     parts = split_largest_remainder(total, weights)
     if sum(weights) == 0:

@@ -142,10 +142,7 @@ def test_partial_and_full_refunds_reverse_commissions_to_zero_even_after_payout(
     for step in ("pay", "deliver"):
         shop("order", step, "1")
     shop("settle", "--now", LATER)
-    assert (
-        shop.json("order", "refund", "1", "--amount", "30.00", "--reason", "soft kiwis")["refunded"]
-        == "30.00"
-    )
+    assert shop.json("order", "refund", "1", "--amount", "30.00", "--reason", "soft kiwis")["refunded"] == "30.00"
     assert balances(shop, "小王")["available"] == "27.00"  # 30.00 - 10% of 30.00
     [payout_小王] = [p for p in shop.json("payouts", "run", "--min", "10.00") if p["beneficiary"] == "小王"]
     assert payout_小王["amount"] == "27.00"
@@ -229,9 +226,7 @@ def test_a_buyer_becomes_a_reseller_under_the_referrer_and_sells_on(shop) -> Non
     shop("order", "create", "--sku", "KIWI", "--qty", "1", "--buyer", "趙六", "--ref", own)
     shop("order", "pay", "2")
     second = [
-        (e["beneficiary"], e["level"], e["amount"])
-        for e in shop.json("commissions")["entries"]
-        if e["order_id"] == 2
+        (e["beneficiary"], e["level"], e["amount"]) for e in shop.json("commissions")["entries"] if e["order_id"] == 2
     ]
     assert second == [("張三", 1, "10.00"), ("小王", 2, "5.00")]
 

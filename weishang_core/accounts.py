@@ -30,9 +30,7 @@ def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return options
 
 
-def add(
-    session: Session, channel_name: str, name: str, owner: str | None, options: dict[str, str]
-) -> OutletAccount:
+def add(session: Session, channel_name: str, name: str, owner: str | None, options: dict[str, str]) -> OutletAccount:
     channel = get_channel(channel_name)
     if not _NAME.fullmatch(name or ""):
         raise UserError(f"name: {name!r} must be 1-64 characters without spaces or slashes")

@@ -40,9 +40,7 @@ class ProductInput:
 
 def check_sku(sku: str) -> str:
     if not isinstance(sku, str) or not _SKU.fullmatch(sku.strip()):
-        raise UserError(
-            f"sku: {sku!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
+        raise UserError(f"sku: {sku!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     return sku.strip()
 
 
@@ -122,9 +120,7 @@ def _apply(product: Product, data: ProductInput, settings: Settings, session: Se
     if data.commission is not None:
         rule = data.commission.strip()
         product.commission_rule = (
-            format_rule(parse_rule(rule, settings.max_commission_levels, settings.compliance))
-            if rule
-            else None
+            format_rule(parse_rule(rule, settings.max_commission_levels, settings.compliance)) if rule else None
         )
 
 
@@ -174,9 +170,7 @@ def import_csv(session: Session, settings: Settings, path: str) -> list[Product]
         raise UserError(f"{path}: the header row lacks {', '.join(missing)} (required: sku,title,price)")
     unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
     if unknown:
-        raise UserError(
-            f"{path}: unknown column {unknown[0]!r} (known: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})"
-        )
+        raise UserError(f"{path}: unknown column {unknown[0]!r} (known: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})")
     products: list[Product] = []
     seen: set[str] = set()
     for row_number, raw in enumerate(reader, start=1):

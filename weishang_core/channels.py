@@ -86,6 +86,16 @@ class Account:
         return self.options.get(name, self.secrets.get(name, default))
 
 
+@dataclass(frozen=True)
+class PublishResult:
+    """What the outlet said: ``published`` with where it lives, or ``pending`` to be polled later."""
+
+    external_id: str
+    url: str | None = None
+    status: Literal["published", "pending"] = "published"
+    poll_after: float = 5.0  # seconds, for pending results
+
+
 class Channel:
     """Base class of every outlet; override the class attributes and the methods an outlet supports."""
 
@@ -112,19 +122,38 @@ class Channel:
             (secret if opt.secret else plain)[opt.name] = value
         return plain, secret
 
-    def render(self, content: Any) -> dict[str, Any]:
-        """Turn content into this outlet's payload; pure, so a preview shows exactly what will go out."""
-        raise PermanentError(f"{self.name}: rendering is not available in this version of its plugin")
+    supports_lookup: bool = False
 
-    def publish(self, account: Account, payload: dict[str, Any], idempotency_key: str) -> Any:
+    def render(self, content: Any) -> dict[str, Any]:
+        """Turn content into this outlet's payload; pure, so a preview shows exactly what will go out.
+
+        The default is the composed text (material, note, price and link within the text limit), the
+        title, the images within the image limit, and the link.
+        """
+        from weishang_core.content import compose
+
+        return {
+            "title": content.title[: self.limits.title_max] if self.limits.title_max else content.title,
+            "text": compose(content, self.limits),
+            "images": [str(p) for p in content.images[: self.limits.images_max]],
+            "link": content.link,
+        }
+
+    def publish(self, account: Account, payload: dict[str, Any], idempotency_key: str) -> PublishResult:
+        """Send the post. Raise TransientError, UnknownOutcome, RateLimited, AuthExpired or PermanentError."""
         raise PermanentError(f"{self.name}: publishing is not available in this version of its plugin")
 
-    def poll(self, account: Account, external_id: str) -> Any:
+    def poll(self, account: Account, external_id: str) -> PublishResult:
+        """Ask an asynchronous outlet how a pending post is doing."""
         raise PermanentError(f"{self.name}: this outlet publishes synchronously; nothing to poll")
 
-    def lookup(self, account: Account, idempotency_key: str) -> Any:
-        """Find an earlier attempt on the outlet; ``None`` means "none found". Unsupported: raise."""
+    def lookup(self, account: Account, idempotency_key: str) -> PublishResult | None:
+        """Find an earlier attempt on the outlet; ``None`` means none was made. Set supports_lookup."""
         raise PermanentError(f"{self.name}: cannot look up earlier attempts")
+
+    def refresh(self, account: Account) -> bool:
+        """Renew expired credentials (saved in ``account.state``); return False when it cannot."""
+        return False
 
     def check(self, account: Account) -> str:
         """Ask the outlet whether the account works; return a sentence, raise a ChannelError if not."""
@@ -136,8 +165,7 @@ class Channel:
             "display_name": self.display_name,
             "limits": self.limits.as_dict(),
             "options": [
-                {"name": o.name, "required": o.required, "secret": o.secret, "help": o.help}
-                for o in self.options
+                {"name": o.name, "required": o.required, "secret": o.secret, "help": o.help} for o in self.options
             ],
         }
 

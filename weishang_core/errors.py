@@ -27,6 +27,10 @@ class TransientError(ChannelError):
     """The outlet hiccupped (5xx, busy, timeout): retry with backoff."""
 
 
+class UnknownOutcome(TransientError):
+    """The request may have reached the outlet (a timeout, a dropped reply): look it up before retrying."""
+
+
 class RateLimited(ChannelError):
     """The outlet's quota is spent: retry no sooner than ``retry_after`` seconds."""
 

@@ -117,9 +117,7 @@ def reverse_for_refund(session: Session, line: OrderLine, refund: OrderEvent) ->
     for original in originals:
         reversed_so_far = -(
             session.scalar(
-                select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-                    LedgerEntry.reverses_id == original.id
-                )
+                select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(LedgerEntry.reverses_id == original.id)
             )
             or 0
         )
@@ -181,9 +179,7 @@ def balances(session: Session, beneficiary_id: int | None = None) -> Balances:
     query = select(LedgerEntry.status, func.sum(LedgerEntry.amount_fen)).group_by(LedgerEntry.status)
     if beneficiary_id is not None:
         query = query.where(LedgerEntry.beneficiary_id == beneficiary_id)
-    sums: dict[str, int] = defaultdict(
-        int, {status: int(total or 0) for status, total in session.execute(query)}
-    )
+    sums: dict[str, int] = defaultdict(int, {status: int(total or 0) for status, total in session.execute(query)})
     return Balances(sums["pending"], sums["available"], sums["paid"])
 
 

@@ -160,6 +160,7 @@ class Post(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     scheduled_at: Mapped[when]
     next_attempt_at: Mapped[when]
+    lease_until: Mapped[when]  # a worker owns a publishing post until then; after it, the post is stuck
     published_at: Mapped[when]
     created_at: Mapped[created]
     updated_at: Mapped[created]
@@ -287,9 +288,7 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        UniqueConstraint(
-            "order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"
-        ),
+        UniqueConstraint("order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"),
         Index("ix_ledger_entries_due", "status", "available_at"),
     )
     id: Mapped[intpk]

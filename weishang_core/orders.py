@@ -100,9 +100,7 @@ def create(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    order.lines.append(
-        OrderLine(product_id=product.id, qty=qty, unit_price_fen=product.price_fen, refunded_fen=0)
-    )
+    order.lines.append(OrderLine(product_id=product.id, qty=qty, unit_price_fen=product.price_fen, refunded_fen=0))
     session.add(order)
     session.flush()
     _event(session, order, "created", reason=attribution.blocked or _attribution_text(attribution))
@@ -175,9 +173,7 @@ def cancel(session: Session, order: Order, now: datetime | None = None) -> Order
     """Cancel before payment: the stock comes back and nothing is owed to anyone."""
     _require(order, ("pending",), "cancel", " (refund it instead)" if order.status in PAID_STATES else "")
     for line in order.lines:
-        session.execute(
-            update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty)
-        )
+        session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
     order.status, order.cancelled_at = "cancelled", now or utcnow()
     _event(session, order, "cancelled")
     return order
@@ -224,13 +220,9 @@ def refund(
         if amount <= 0:
             raise UserError("amount: a refund must be more than 0.00")
         if amount > refundable:
-            raise UserError(
-                f"amount: {format_yuan(amount)} is more than the {format_yuan(refundable)} left to refund"
-            )
+            raise UserError(f"amount: {format_yuan(amount)} is more than the {format_yuan(refundable)} left to refund")
         lefts = [line.qty * line.unit_price_fen - line.refunded_fen for line in order.lines]
-        shares = dict(
-            zip((line.id for line in order.lines), split_largest_remainder(amount, lefts), strict=True)
-        )
+        shares = dict(zip((line.id for line in order.lines), split_largest_remainder(amount, lefts), strict=True))
         if amount == refundable:
             for line in order.lines:
                 line.refunded_qty = line.qty

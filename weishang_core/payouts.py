@@ -29,9 +29,7 @@ class ManualTransfer:
     name = "manual"
 
     def pay(self, handle: str, contact: str | None, amount_fen: int) -> str:
-        return f"manual transfer of {format_yuan(amount_fen)} to {handle}" + (
-            f" ({contact})" if contact else ""
-        )
+        return f"manual transfer of {format_yuan(amount_fen)} to {handle}" + (f" ({contact})" if contact else "")
 
 
 class BuiltinPayoutMethods:
@@ -43,9 +41,7 @@ class BuiltinPayoutMethods:
 pm.register(BuiltinPayoutMethods(), name="weishang.payouts")
 
 
-def run(
-    session: Session, min_fen: int, method_name: str = "manual", now: datetime | None = None
-) -> list[Payout]:
+def run(session: Session, min_fen: int, method_name: str = "manual", now: datetime | None = None) -> list[Payout]:
     load_plugins()
     method = pm.hook.payout_method(name=method_name)
     if method is None:
@@ -62,9 +58,7 @@ def run(
     for beneficiary_id, total in due:
         person = session.get(Identity, beneficiary_id)
         assert person is not None
-        payout = Payout(
-            beneficiary_id=beneficiary_id, amount_fen=int(total), method=method_name, created_at=now
-        )
+        payout = Payout(beneficiary_id=beneficiary_id, amount_fen=int(total), method=method_name, created_at=now)
         session.add(payout)
         session.flush()
         payout.reference = method.pay(person.handle, person.contact, int(total))

@@ -42,8 +42,7 @@ def load_plugins() -> None:
         except Exception as exc:  # a plugin's bug must not take the seller's CLI down with it
             load_failures[entry_point.name] = f"{type(exc).__name__}: {exc}"
             click.echo(
-                f"warning: plugin {entry_point.name!r} failed to load and is skipped ({type(exc).__name__}: "
-                f"{exc})",
+                f"warning: plugin {entry_point.name!r} failed to load and is skipped ({type(exc).__name__}: {exc})",
                 err=True,
             )
     pm.check_pending()  # a misspelt hook name fails loudly here instead of never being called

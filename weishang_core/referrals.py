@@ -50,9 +50,7 @@ def create_link(session: Session, reseller: Identity, product: Product | None = 
 def link_for(session: Session, reseller: Identity, product: Product | None) -> ReferralLink:
     """The poster's existing link for this product (or store-wide), made on first use."""
     query = select(ReferralLink).where(ReferralLink.reseller_id == reseller.id)
-    query = query.where(
-        ReferralLink.product_id == product.id if product else ReferralLink.product_id.is_(None)
-    )
+    query = query.where(ReferralLink.product_id == product.id if product else ReferralLink.product_id.is_(None))
     link = session.scalar(query.order_by(ReferralLink.id).limit(1))
     return link or create_link(session, reseller, product)
 
@@ -196,9 +194,7 @@ def attribute(
     return Attribution(referrer, rule, click_id, self_referral(session, buyer, referrer, visitor_id))
 
 
-def self_referral(
-    session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None
-) -> str | None:
+def self_referral(session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None) -> str | None:
     """Nobody earns on their own purchase: same person, same contact, or the referrer's own browser."""
     if referrer.id == buyer.id:
         return "self-referral: the buyer is the referrer"
@@ -206,9 +202,7 @@ def self_referral(
         return "self-referral: the buyer has the referrer's contact"
     if visitor_id:
         own = session.scalar(
-            select(Binding.id)
-            .where(Binding.visitor_id == visitor_id, Binding.buyer_id == referrer.id)
-            .limit(1)
+            select(Binding.id).where(Binding.visitor_id == visitor_id, Binding.buyer_id == referrer.id).limit(1)
         )
         if own is not None:
             return "self-referral: the order came from the referrer's own browser"
@@ -232,9 +226,7 @@ def chain_ids(session: Session, identity_id: int) -> list[int]:
     chain = select(Identity.sponsor_id.label("id"), literal(1).label("n")).where(Identity.id == identity_id)
     chain = chain.cte("chain", recursive=True)
     chain = chain.union_all(
-        select(Identity.sponsor_id, chain.c.n + 1)
-        .join(chain, Identity.id == chain.c.id)
-        .where(chain.c.n < 100_000)
+        select(Identity.sponsor_id, chain.c.n + 1).join(chain, Identity.id == chain.c.id).where(chain.c.n < 100_000)
     )
     return [i for i in session.scalars(select(chain.c.id)) if i is not None]
 
@@ -249,9 +241,7 @@ def change_sponsor(session: Session, person: Identity, sponsor: Identity | None,
     """Move someone under another sponsor: refused if it would make a cycle; written to the audit log."""
     if sponsor is not None:
         if sponsor.id == person.id or person.id in chain_ids(session, sponsor.id):
-            raise UserError(
-                f"sponsor: {sponsor.handle!r} is in {person.handle!r}'s downline; that makes a cycle"
-            )
+            raise UserError(f"sponsor: {sponsor.handle!r} is in {person.handle!r}'s downline; that makes a cycle")
         if not (sponsor.is_reseller or sponsor.is_seller):
             raise UserError(f"sponsor: {sponsor.handle!r} is not a reseller")
     old = person.sponsor.handle if person.sponsor else None
@@ -260,9 +250,7 @@ def change_sponsor(session: Session, person: Identity, sponsor: Identity | None,
     if shift:
         tree = select(Identity.id).where(Identity.sponsor_id == person.id).cte("tree", recursive=True)
         tree = tree.union_all(select(Identity.id).join(tree, Identity.sponsor_id == tree.c.id))
-        session.execute(
-            update(Identity).where(Identity.id.in_(select(tree.c.id))).values(depth=Identity.depth + shift)
-        )
+        session.execute(update(Identity).where(Identity.id.in_(select(tree.c.id))).values(depth=Identity.depth + shift))
         person.depth += shift
     session.add(
         AuditEntry(
@@ -289,10 +277,7 @@ def become_reseller(session: Session, buyer: Identity) -> Identity:
     )
     if purchase is None:
         raise UserError(
-            f"name: {buyer.handle!r} has no delivered purchase yet; "
-            "resellers are buyers who liked what they got"
+            f"name: {buyer.handle!r} has no delivered purchase yet; resellers are buyers who liked what they got"
         )
-    sponsor = (
-        session.get(Identity, purchase.referrer_id) if purchase.referrer_id else identities.seller(session)
-    )
+    sponsor = session.get(Identity, purchase.referrer_id) if purchase.referrer_id else identities.seller(session)
     return identities.add_reseller(session, buyer.handle, sponsor.handle if sponsor else None)

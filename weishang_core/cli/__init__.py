@@ -63,15 +63,13 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # an unexpected bug: one line, with the way to see more
-        click.echo(
-            f"Error: internal error {type(exc).__name__}: {exc} (set WEISHANG_DEBUG=1 for details)", err=True
-        )
+        click.echo(f"Error: internal error {type(exc).__name__}: {exc} (set WEISHANG_DEBUG=1 for details)", err=True)
         sys.exit(1)
 
 
-from weishang_core.cli import accounts, money, products, resellers, system  # noqa: E402
+from weishang_core.cli import accounts, distribute, money, products, resellers, system  # noqa: E402
 
-for module in (system, products, resellers, accounts, money):
+for module in (system, products, resellers, accounts, distribute, money):
     module.register(cli)
 
 load_plugins()

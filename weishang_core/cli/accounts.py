@@ -23,9 +23,7 @@ def account() -> None:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A channel option; repeat.")
 @json_option
 @pass_app
-def add(
-    app: AppContext, channel: str, name: str, owner: str | None, options: tuple[str, ...], as_json: bool
-) -> None:
+def add(app: AppContext, channel: str, name: str, owner: str | None, options: tuple[str, ...], as_json: bool) -> None:
     """Connect an outlet account on CHANNEL (see `weishang channels`)."""
     with app.transaction() as session:
         data = accounts.as_dict(accounts.add(session, channel, name, owner, accounts.parse_options(options)))

@@ -18,9 +18,7 @@ def _now(app: AppContext, text: str | None) -> datetime:
     return parse_when(text, app.settings.tz, "now") if text else utcnow()
 
 
-now_option = click.option(
-    "--now", "now_text", metavar="ISO8601", help="Act as if it were this time (tests, demos)."
-)
+now_option = click.option("--now", "now_text", metavar="ISO8601", help="Act as if it were this time (tests, demos).")
 
 
 @click.group()
@@ -70,8 +68,7 @@ def link_click(
         emit_json(data)
     else:
         click.echo(
-            f"click {data['click_id']} "
-            + ("counted" if made.counted else "not counted (a repeat within a minute)")
+            f"click {data['click_id']} " + ("counted" if made.counted else "not counted (a repeat within a minute)")
         )
 
 
@@ -86,11 +83,7 @@ def _print_order(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
         return
     attribution = data["attribution"]
     by = f" via {attribution['referrer']} ({attribution['rule']})" if attribution["referrer"] else ""
-    note = (
-        f" — no commission: {attribution['no_commission_reason']}"
-        if attribution["no_commission_reason"]
-        else ""
-    )
+    note = f" — no commission: {attribution['no_commission_reason']}" if attribution["no_commission_reason"] else ""
     click.echo(
         f"order {data['id']}  {data['status']}  {data['buyer']}  {data['sku']} x{data['qty']}"
         f"  ¥{data['total']}"
@@ -292,9 +285,7 @@ def payouts_group() -> None:
 
 
 @payouts_group.command("run")
-@click.option(
-    "--min", "minimum", default="10.00", show_default=True, help="Pay balances of at least this much."
-)
+@click.option("--min", "minimum", default="10.00", show_default=True, help="Pay balances of at least this much.")
 @click.option("--method", default="manual", show_default=True, help="Payout method (plugins may add more).")
 @json_option
 @pass_app

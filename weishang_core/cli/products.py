@@ -47,9 +47,7 @@ def _show(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
         emit_json(data)
         return
     for key, value in data.items():
-        click.echo(
-            f"{key:12} {', '.join(value) if isinstance(value, list) else ('' if value is None else value)}"
-        )
+        click.echo(f"{key:12} {', '.join(value) if isinstance(value, list) else ('' if value is None else value)}")
 
 
 @product.command("add")
@@ -60,9 +58,7 @@ def _show(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
 def add(app: AppContext, sku, title, price, stock, images, description, commission, as_json) -> None:  # type: ignore[no-untyped-def]
     """Add a product to the catalogue."""
     with app.transaction() as session:
-        item = catalog.add(
-            session, app.settings, sku, _input(title, price, stock, images, description, commission)
-        )
+        item = catalog.add(session, app.settings, sku, _input(title, price, stock, images, description, commission))
         data = catalog.as_dict(item)
     if as_json:
         emit_json(data)
@@ -73,14 +69,18 @@ def add(app: AppContext, sku, title, price, stock, images, description, commissi
 @product.command("update")
 @click.argument("sku")
 @_product_fields
+@click.option("--status", type=click.Choice(["active", "withdrawn"]), help="Withdraw from sale, or restore.")
 @json_option
 @pass_app
-def update(app: AppContext, sku, title, price, stock, images, description, commission, as_json) -> None:  # type: ignore[no-untyped-def]
-    """Change a product's fields; fields not given stay as they are."""
+def update(app: AppContext, sku, title, price, stock, images, description, commission, status, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Change a product's fields; fields not given stay as they are.
+
+    Posts still queued publish the current material; withdrawing a product cancels its queued posts.
+    """
     with app.transaction() as session:
-        item = catalog.update(
-            session, app.settings, sku, _input(title, price, stock, images, description, commission)
-        )
+        item = catalog.update(session, app.settings, sku, _input(title, price, stock, images, description, commission))
+        if status:
+            item.status = status
         data = catalog.as_dict(item)
     _show(data, as_json)
 
@@ -94,8 +94,7 @@ def list_(app: AppContext, as_json: bool) -> None:
         items = catalog.list_all(session)
         data = [catalog.as_dict(p) for p in items]
         rows = [
-            (p.sku, p.title, format_yuan(p.price_fen), p.stock, p.commission_rule or "default", p.status)
-            for p in items
+            (p.sku, p.title, format_yuan(p.price_fen), p.stock, p.commission_rule or "default", p.status) for p in items
         ]
     emit(data, as_json, rows, ["SKU", "TITLE", "PRICE", "STOCK", "COMMISSION", "STATUS"], "(no products)")
 

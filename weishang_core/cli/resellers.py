@@ -48,12 +48,7 @@ def add(app: AppContext, name: str, sponsor: str | None, as_json: bool) -> None:
     """
     with app.transaction() as session:
         existing = identities.find(session, name)
-        if (
-            sponsor is None
-            and existing is not None
-            and existing.is_reseller is False
-            and _has_purchase(existing)
-        ):
+        if sponsor is None and existing is not None and existing.is_reseller is False and _has_purchase(existing):
             person = referrals.become_reseller(session, existing)
         else:
             person = identities.add_reseller(session, name, sponsor)
@@ -121,8 +116,7 @@ def _has_purchase(person: Identity) -> bool:
     session = object_session(person)
     assert session is not None
     return (
-        session.scalar(select(func.count()).where(Order.buyer_id == person.id, Order.status != "cancelled"))
-        or 0
+        session.scalar(select(func.count()).where(Order.buyer_id == person.id, Order.status != "cancelled")) or 0
     ) > 0
 
 

@@ -17,9 +17,7 @@ from weishang_core.plugins import get_channels, get_plugins, load_failures
 
 @click.command()
 @click.option("--seller", help="The seller's name (the store owner), e.g. 老李.")
-@click.option(
-    "--commission", help="Store default commission rule, e.g. L1=10%,L2=3% (products may override)."
-)
+@click.option("--commission", help="Store default commission rule, e.g. L1=10%,L2=3% (products may override).")
 @pass_app
 def init(app: AppContext, seller: str | None, commission: str | None) -> None:
     """Create or upgrade the database to the latest schema; safe to run again."""
@@ -35,9 +33,7 @@ def init(app: AppContext, seller: str | None, commission: str | None) -> None:
             identity = identities.set_seller(session, seller)
             click.echo(f"seller: {identity.handle}")
         if commission is not None:
-            rule = format_rule(
-                parse_rule(commission, app.settings.max_commission_levels, app.settings.compliance)
-            )
+            rule = format_rule(parse_rule(commission, app.settings.max_commission_levels, app.settings.compliance))
             session.merge(StoreSetting(key="default_commission", value=rule))
             click.echo(f"default commission: {rule}")
 
@@ -58,9 +54,7 @@ def channels(as_json: bool) -> None:
             parts.append(f"title ≤{lim.title_max}")
         parts.append(f"images ≤{lim.images_max}")
         if lim.link_required:
-            parts.append(
-                "link required" + (f" on {lim.link_domain_option}" if lim.link_domain_option else "")
-            )
+            parts.append("link required" + (f" on {lim.link_domain_option}" if lim.link_domain_option else ""))
         if lim.daily_quota:
             parts.append(f"quota {lim.daily_quota}/day")
         return ", ".join(parts)
@@ -131,6 +125,25 @@ def demo(app: AppContext, fresh: bool) -> None:
     run_demo(app.settings, fresh=fresh, echo=click.echo)
 
 
+@click.group("plugin")
+def plugin_group() -> None:
+    """Write channel plugins."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option("--dir", "parent", default=".", type=click.Path(file_okay=False), help="Where to create it.")
+def plugin_new(name: str, parent: str) -> None:
+    """Scaffold a channel plugin distribution weishang-NAME, with an emulator and the conformance suite."""
+    from pathlib import Path
+
+    from weishang_core.scaffold import new_plugin
+
+    target = new_plugin(name, Path(parent))
+    click.echo(f"created {target}")
+    click.echo(f"next: pip install -e {target} && (cd {target} && pytest)   — see docs/plugins.md")
+
+
 def register(cli: click.Group) -> None:
-    for command in (init, channels, plugins, doctor, demo):
+    for command in (init, channels, plugins, doctor, demo, plugin_group):
         cli.add_command(command)

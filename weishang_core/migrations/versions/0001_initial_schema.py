@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:26:08.366209
+Create Date: 2026-11-22 12:39:24.033934
 """
 
 import sqlalchemy as sa
@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("depth", sa.Integer(), nullable=False),
         sa.Column("reseller_since", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["identities.id"], name=op.f("fk_identities_sponsor_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["sponsor_id"], ["identities.id"], name=op.f("fk_identities_sponsor_id_identities")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identities")),
         sa.UniqueConstraint("handle", name=op.f("uq_identities_handle")),
     )
@@ -69,9 +67,7 @@ def upgrade() -> None:
         sa.Column("state", sa.JSON(), nullable=False),
         sa.Column("daily_cap", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["owner_id"], ["identities.id"], name=op.f("fk_outlet_accounts_owner_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["owner_id"], ["identities.id"], name=op.f("fk_outlet_accounts_owner_id_identities")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outlet_accounts")),
         sa.UniqueConstraint("name", name=op.f("uq_outlet_accounts_name")),
     )
@@ -111,9 +107,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint("price_fen >= 0", name=op.f("ck_products_price_not_negative")),
         sa.CheckConstraint("stock >= 0", name=op.f("ck_products_stock_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["seller_id"], ["identities.id"], name=op.f("fk_products_seller_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["seller_id"], ["identities.id"], name=op.f("fk_products_seller_id_identities")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("sku", name=op.f("uq_products_sku")),
     )
@@ -145,9 +139,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_campaigns_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_campaigns_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
     )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
@@ -160,9 +152,7 @@ def upgrade() -> None:
         sa.Column("reseller_id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_referral_links_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_referral_links_product_id_products")),
         sa.ForeignKeyConstraint(
             ["reseller_id"], ["identities.id"], name=op.f("fk_referral_links_reseller_id_identities")
         ),
@@ -182,9 +172,7 @@ def upgrade() -> None:
         sa.Column("ua_hash", sa.String(length=64), nullable=True),
         sa.Column("counted", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["link_id"], ["referral_links.id"], name=op.f("fk_clicks_link_id_referral_links")
-        ),
+        sa.ForeignKeyConstraint(["link_id"], ["referral_links.id"], name=op.f("fk_clicks_link_id_referral_links")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_clicks")),
     )
     with op.batch_alter_table("clicks", schema=None) as batch_op:
@@ -210,15 +198,14 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("scheduled_at", sa.DateTime(), nullable=True),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=True),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("published_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["outlet_accounts.id"], name=op.f("fk_posts_account_id_outlet_accounts")
         ),
-        sa.ForeignKeyConstraint(
-            ["link_id"], ["referral_links.id"], name=op.f("fk_posts_link_id_referral_links")
-        ),
+        sa.ForeignKeyConstraint(["link_id"], ["referral_links.id"], name=op.f("fk_posts_link_id_referral_links")),
         sa.ForeignKeyConstraint(["poster_id"], ["identities.id"], name=op.f("fk_posts_poster_id_identities")),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_posts_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
@@ -241,13 +228,9 @@ def upgrade() -> None:
         sa.Column("bound_at", sa.DateTime(), nullable=False),
         sa.Column("protected_until", sa.DateTime(), nullable=True),
         sa.Column("expires_at", sa.DateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["buyer_id"], ["identities.id"], name=op.f("fk_bindings_buyer_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["buyer_id"], ["identities.id"], name=op.f("fk_bindings_buyer_id_identities")),
         sa.ForeignKeyConstraint(["click_id"], ["clicks.id"], name=op.f("fk_bindings_click_id_clicks")),
-        sa.ForeignKeyConstraint(
-            ["referrer_id"], ["identities.id"], name=op.f("fk_bindings_referrer_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["referrer_id"], ["identities.id"], name=op.f("fk_bindings_referrer_id_identities")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bindings")),
         sa.UniqueConstraint("visitor_id", name=op.f("uq_bindings_visitor_id")),
     )
@@ -280,12 +263,8 @@ def upgrade() -> None:
             ["attribution_click_id"], ["clicks.id"], name=op.f("fk_orders_attribution_click_id_clicks")
         ),
         sa.ForeignKeyConstraint(["buyer_id"], ["identities.id"], name=op.f("fk_orders_buyer_id_identities")),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"], ["campaigns.id"], name=op.f("fk_orders_campaign_id_campaigns")
-        ),
-        sa.ForeignKeyConstraint(
-            ["referrer_id"], ["identities.id"], name=op.f("fk_orders_referrer_id_identities")
-        ),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_orders_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(["referrer_id"], ["identities.id"], name=op.f("fk_orders_referrer_id_identities")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_orders_idempotency_key")),
     )
@@ -336,9 +315,7 @@ def upgrade() -> None:
         sa.Column("refunded_fen", sa.BigInteger(), nullable=False),
         sa.Column("exchanged_qty", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name=op.f("fk_order_lines_order_id_orders")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_order_lines_product_id_products")
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_order_lines_product_id_products")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
     )
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
@@ -369,21 +346,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["order_line_id"], ["order_lines.id"], name=op.f("fk_ledger_entries_order_line_id_order_lines")
         ),
-        sa.ForeignKeyConstraint(
-            ["payout_id"], ["payouts.id"], name=op.f("fk_ledger_entries_payout_id_payouts")
-        ),
+        sa.ForeignKeyConstraint(["payout_id"], ["payouts.id"], name=op.f("fk_ledger_entries_payout_id_payouts")),
         sa.ForeignKeyConstraint(
             ["reverses_id"], ["ledger_entries.id"], name=op.f("fk_ledger_entries_reverses_id_ledger_entries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
-        sa.UniqueConstraint(
-            "order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"
-        ),
+        sa.UniqueConstraint("order_line_id", "beneficiary_id", "level", "kind", "seq", name="uq_ledger_entries_once"),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ledger_entries_beneficiary_id"), ["beneficiary_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_ledger_entries_beneficiary_id"), ["beneficiary_id"], unique=False)
         batch_op.create_index("ix_ledger_entries_due", ["status", "available_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_entries_order_id"), ["order_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_entries_order_line_id"), ["order_line_id"], unique=False)

@@ -1,0 +1,394 @@
+"""One click, every outlet: plan one post per outlet account, then publish each exactly once.
+
+:func:`plan` runs in the caller's transaction: it checks the policies and writes the posts (a refusal is a
+post too, with its reason). :func:`step` moves one post forward and is the body of every runner — the
+in-process thread pool and the Celery task alike. It claims the post under a lease, calls the channel
+outside any transaction, and records the outcome; a post whose previous attempt ended without a known
+outcome (a timeout, a dropped reply, a killed worker) is looked up on the outlet before it is sent again,
+and a channel that cannot look up leaves it ``unconfirmed`` for the seller instead of guessing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from weishang_core import accounts, identities, policy, referrals
+from weishang_core.channels import Channel, PublishResult
+from weishang_core.clock import local_day
+from weishang_core.config import Settings
+from weishang_core.content import Content
+from weishang_core.errors import (
+    AuthExpired,
+    ChannelError,
+    NotFound,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    UnknownOutcome,
+    UserError,
+)
+from weishang_core.events import emit_after_commit
+from weishang_core.models import Identity, OutletAccount, Post, PostAttempt, Product, utcnow
+from weishang_core.plugins import get_channels
+
+FINAL = ("published", "failed", "refused", "unconfirmed", "cancelled")
+ACTIVE = ("queued", "publishing", "published", "unconfirmed")  # these count toward the daily cap
+LEASE = timedelta(seconds=120)  # longer than any channel call (timeouts are at most 30 s a request)
+MAX_POLLS = 48
+
+
+def max_attempts() -> int:
+    return int(os.environ.get("WEISHANG_MAX_ATTEMPTS", "6"))
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: 0..base×2^(n-1), capped at five minutes."""
+    base = float(os.environ.get("WEISHANG_RETRY_BASE", "2"))
+    return random.uniform(0, min(300.0, base * 2 ** max(0, attempt - 1))) + base / 10
+
+
+def idempotency_key(product: Product, account: OutletAccount, poster: Identity, day: str, kind: str) -> str:
+    """One post per (product, account, poster, day): a double click or a retry finds the same post."""
+    raw = f"{product.id}:{account.id}:{poster.id}:{day}:{kind}"
+    return "ws-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def content_for(session: Session, settings: Settings, post: Post) -> Content:
+    product = session.get_one(Product, post.product_id)
+    poster = session.get_one(Identity, post.poster_id)
+    link = session.get(referrals.ReferralLink, post.link_id) if post.link_id else None
+    url = referrals.link_url(settings, link.code) if link else f"{settings.store_url}/p/{product.sku}"
+    return Content(
+        sku=product.sku,
+        title=product.title,
+        description=product.description,
+        price_fen=product.price_fen,
+        link=url,
+        poster=poster.handle,
+        note=post.note,
+        images=tuple(settings.home / "media" / name for name in product.images),
+        is_reseller=not poster.is_seller,
+    )
+
+
+def _refusal(
+    session: Session,
+    settings: Settings,
+    post: Post,
+    channel: Channel | None,
+    account: OutletAccount,
+    exclude_id: int | None = None,
+) -> tuple[str | None, dict[str, Any]]:
+    """Why this post may not go out (or None), and its rendered payload."""
+    if channel is None:
+        return f"channel {account.channel!r} is not installed any more", {}
+    content = content_for(session, settings, post)
+    try:
+        payload = channel.render(content)
+    except ChannelError as exc:
+        return f"{channel.name}: cannot render: {exc}", {}
+    reason = policy.check_content(f"{content.note}\n{payload.get('text', '')}")
+    if reason:
+        return reason, payload
+    today = (
+        session.scalar(
+            select(func.count()).where(
+                Post.account_id == account.id,
+                Post.local_day == post.local_day,
+                Post.status.in_(ACTIVE),
+                Post.id != (exclude_id or -1),
+            )
+        )
+        or 0
+    )
+    if today >= account.daily_cap:
+        return (
+            f"daily cap: {today} posts already on {account.name} for {post.local_day} (limit {account.daily_cap} a day)"
+        ), payload
+    return policy.check_limits(channel, accounts.view(account), payload, content.link), payload
+
+
+def plan(
+    session: Session,
+    settings: Settings,
+    sku: str,
+    poster_handle: str | None = None,
+    note: str = "",
+    channel_names: tuple[str, ...] = (),
+    at: datetime | None = None,
+    kind: str = "product",
+    now: datetime | None = None,
+) -> list[Post]:
+    """Write one post per outlet account of the poster; refused ones carry their reason and no key."""
+    from weishang_core import catalog
+
+    now = now or utcnow()
+    product = catalog.get(session, sku)
+    if product.status != "active":
+        raise UserError(f"sku: {product.sku} is withdrawn; restore it before distributing")
+    poster = identities.get(session, poster_handle, "as") if poster_handle else identities.seller(session)
+    if not (poster.is_reseller or poster.is_seller):
+        raise UserError(f"as: {poster.handle!r} is not a reseller")
+    if len(note) > 2000:
+        raise UserError(f"note: {len(note)} characters; keep a personal note under 2,000")
+    query = select(OutletAccount).where(OutletAccount.owner_id == poster.id).order_by(OutletAccount.id)
+    if channel_names:
+        query = query.where(OutletAccount.channel.in_(channel_names))
+    targets = list(session.scalars(query))
+    if not targets:
+        wanted = f" on {', '.join(channel_names)}" if channel_names else ""
+        raise UserError(f"{poster.handle} has no outlet accounts{wanted}: add one with `weishang account add`")
+    installed = get_channels()
+    link = referrals.link_for(session, poster, product)
+    day = local_day(at or now, settings.tz)
+    posts = []
+    for account in targets:
+        key = idempotency_key(product, account, poster, day, kind)
+        post = session.scalar(select(Post).where(Post.idempotency_key == key))
+        if post is not None and post.status not in ("failed", "cancelled"):
+            posts.append(post)  # a double click: the same post, not a second one
+            continue
+        if post is None:
+            post = Post(
+                product_id=product.id,
+                account_id=account.id,
+                poster_id=poster.id,
+                link_id=link.id,
+                kind=kind,
+                local_day=day,
+                idempotency_key=key,
+                created_at=now,
+            )
+            session.add(post)
+        post.note, post.status, post.reason, post.attempts = note, "queued", None, 0
+        post.scheduled_at, post.next_attempt_at, post.updated_at = at, None, now
+        session.flush()
+        reason, payload = _refusal(session, settings, post, installed.get(account.channel), account, post.id)
+        post.payload = payload
+        if reason:
+            post.status, post.reason, post.idempotency_key = "refused", reason, None
+        posts.append(post)
+    session.flush()
+    return posts
+
+
+def _last_outcome(session: Session, post: Post) -> str | None:
+    return session.scalar(
+        select(PostAttempt.outcome).where(PostAttempt.post_id == post.id).order_by(PostAttempt.id.desc()).limit(1)
+    )
+
+
+def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> float | None:
+    """Move one post forward. Returns seconds until it needs another step, or None when it is final."""
+    now = utcnow()
+    with maker.begin() as session:
+        post = session.get(Post, post_id, with_for_update=True)
+        if post is None or post.status in FINAL:
+            return None
+        waits = [t for t in (post.scheduled_at, post.next_attempt_at) if t and post.status == "queued"]
+        if post.status == "publishing" and post.lease_until:
+            waits.append(post.lease_until)
+        due = max(waits, default=now)
+        if due > now:
+            return (due - now).total_seconds()
+        product = session.get_one(Product, post.product_id)
+        if product.status != "active":
+            post.status, post.reason, post.updated_at = "cancelled", "the product was withdrawn", now
+            return None
+        account = session.get_one(OutletAccount, post.account_id)
+        channel = get_channels().get(account.channel)
+        polling = post.status == "publishing" and post.external_id is not None
+        look_first = not polling and _last_outcome(session, post) in ("started", "unknown")
+        if not polling:
+            reason, payload = _refusal(session, settings, post, channel, account, post.id)
+            if reason and not look_first:
+                post.status, post.reason, post.updated_at = "refused", reason, now
+                return None
+            post.payload = payload or post.payload
+            post.attempts += 1
+        post.status, post.lease_until, post.updated_at = "publishing", now + LEASE, now
+        attempt = PostAttempt(post_id=post.id, started_at=now, outcome="started")
+        session.add(attempt)
+        session.flush()
+        attempt_id, view, key = attempt.id, accounts.view(account), post.idempotency_key or ""
+        payload, external_id, attempts = dict(post.payload), post.external_id, post.attempts
+    assert channel is not None
+
+    outcome, detail, delay, result = "published", None, None, None
+    try:
+        result = _call(channel, view, payload, key, external_id if polling else None, look_first)
+        if result is None:
+            outcome, detail = (
+                "unconfirmed",
+                (
+                    f"{channel.name} cannot look up an earlier attempt that may have gone out; check the outlet and "
+                    f"run `weishang posts resolve {post_id} --published URL` or `--retry`"
+                ),
+            )
+        elif result.status == "pending":
+            outcome, delay = "pending", result.poll_after
+    except RateLimited as exc:
+        outcome, detail, delay = "rate-limited", str(exc), max(exc.retry_after, 1.0)
+    except UnknownOutcome as exc:
+        outcome, detail, delay = "unknown", str(exc), backoff(attempts)
+    except TransientError as exc:
+        outcome, detail, delay = "transient", str(exc), backoff(attempts)
+    except AuthExpired as exc:
+        outcome, detail = "failed", f"{exc} — reconnect the account (`weishang account check {view.name}`)"
+    except PermanentError as exc:
+        outcome, detail = "failed", str(exc)
+    except Exception as exc:  # a plugin bug or an unmapped library error: retry, boundedly
+        outcome, detail, delay = "unknown", f"{type(exc).__name__}: {exc}", backoff(attempts)
+    return _record(maker, post_id, attempt_id, view.state, outcome, detail, delay, result, attempts, polling)
+
+
+def _call(
+    channel: Channel,
+    view: accounts.Account,
+    payload: dict[str, Any],
+    key: str,
+    poll_id: str | None,
+    look_first: bool,
+) -> PublishResult | None:
+    if poll_id is not None:
+        return channel.poll(view, poll_id)
+    if look_first:
+        if not channel.supports_lookup:
+            return None
+        found = channel.lookup(view, key)
+        if found is not None:
+            return found
+    try:
+        return channel.publish(view, payload, key)
+    except AuthExpired:
+        if not channel.refresh(view):  # refresh once, then give up
+            raise
+        return channel.publish(view, payload, key)
+
+
+def _record(
+    maker: sessionmaker[Session],
+    post_id: int,
+    attempt_id: int,
+    state: dict[str, Any],
+    outcome: str,
+    detail: str | None,
+    delay: float | None,
+    result: PublishResult | None,
+    attempts: int,
+    polling: bool,
+) -> float | None:
+    now = utcnow()
+    with maker.begin() as session:
+        post = session.get_one(Post, post_id, with_for_update=True)
+        attempt = session.get_one(PostAttempt, attempt_id)
+        account = session.get_one(OutletAccount, post.account_id)
+        if state != account.state:
+            account.state = dict(state)
+        attempt.finished_at, attempt.outcome, attempt.message = now, outcome, detail
+        if post.status != "publishing":
+            return None  # resolved by hand meanwhile
+        channel_name = account.channel
+        post.updated_at, post.lease_until = now, None
+        if result is not None:
+            post.external_id = result.external_id
+            post.external_url = result.url or post.external_url
+        if outcome == "published":
+            post.status, post.reason, post.published_at = "published", None, now
+            emit_after_commit(
+                session,
+                "post_published",
+                post_id=post.id,
+                channel=channel_name,
+                external_url=post.external_url,
+            )
+            return None
+        if outcome == "pending":
+            polls = (
+                session.scalar(
+                    select(func.count()).where(PostAttempt.post_id == post.id, PostAttempt.outcome == "pending")
+                )
+                or 0
+            )
+            if polls > MAX_POLLS:
+                return _fail(session, post, channel_name, "the outlet never confirmed the post", now)
+            post.lease_until = now + timedelta(seconds=delay or 5)
+            return delay
+        if outcome == "unconfirmed":
+            post.status, post.reason = "unconfirmed", detail
+            return None
+        if outcome == "failed":
+            return _fail(session, post, channel_name, detail or "failed", now)
+        if polling:  # a failed poll: ask again later, the post itself went out
+            post.lease_until = now + timedelta(seconds=delay or 5)
+            return delay
+        if attempts >= max_attempts():
+            return _fail(session, post, channel_name, f"gave up after {attempts} attempts: {detail}", now)
+        post.status, post.reason = "queued", f"retrying: {detail}"
+        post.next_attempt_at = now + timedelta(seconds=delay or 1)
+        return delay
+
+
+def _fail(session: Session, post: Post, channel: str, reason: str, now: datetime) -> None:
+    post.status, post.reason, post.lease_until = "failed", reason, None
+    emit_after_commit(session, "post_failed", post_id=post.id, channel=channel, reason=reason)
+    return None
+
+
+def resolve(session: Session, post_id: int, published_url: str | None, retry: bool) -> Post:
+    """The seller settles an unconfirmed post: it was published (at URL), or it should be sent again."""
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFound(f"post: no post {post_id}")
+    if post.status not in ("unconfirmed", "failed"):
+        raise UserError(f"post {post_id}: it is {post.status}; only unconfirmed or failed posts are resolved")
+    if published_url == retry:
+        raise UserError("give --published URL or --retry")
+    if published_url:
+        post.status, post.external_url, post.reason, post.published_at = (
+            "published",
+            published_url,
+            None,
+            utcnow(),
+        )
+    else:
+        session.add(PostAttempt(post_id=post.id, outcome="resolved", finished_at=utcnow()))
+        post.status, post.reason, post.attempts, post.next_attempt_at = "queued", None, 0, None
+    session.flush()
+    return post
+
+
+def due_posts(session: Session, now: datetime, grace: timedelta = timedelta(0)) -> list[int]:
+    """Posts a runner should step now: queued and due, or publishing past their lease (stuck)."""
+    cutoff = now - grace
+    due_at = func.coalesce(Post.next_attempt_at, Post.scheduled_at, Post.updated_at)
+    queued = (Post.status == "queued") & (due_at <= cutoff)
+    stuck = (Post.status == "publishing") & (Post.lease_until <= cutoff)
+    return list(session.scalars(select(Post.id).where(queued | stuck).order_by(Post.id)))
+
+
+def as_dict(session: Session, post: Post) -> dict[str, Any]:
+    product = session.get_one(Product, post.product_id)
+    account = session.get_one(OutletAccount, post.account_id)
+    poster = session.get_one(Identity, post.poster_id)
+    return {
+        "id": post.id,
+        "sku": product.sku,
+        "account": account.name,
+        "channel": account.channel,
+        "poster": poster.handle,
+        "status": post.status,
+        "attempts": post.attempts,
+        "external_id": post.external_id,
+        "url": post.external_url,
+        "reason": post.reason,
+        "day": post.local_day,
+        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
+    }

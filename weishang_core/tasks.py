@@ -1,0 +1,128 @@
+"""Where publishing runs: threads in this process by default, Celery workers when a broker is set.
+
+Both run the same :func:`weishang_core.distribution.step`. Tasks take ids, re-read state, and are sent
+only after the transaction that wrote their rows has committed. Celery delivers at least once
+(``acks_late``, a killed worker's task comes back); ``step``'s lease and lookup make that exactly once on
+the outlet. A beat schedule settles commissions and re-enqueues posts a lost message left behind, so the
+database, not Redis, is the source of truth.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from celery import Celery
+from sqlalchemy.exc import OperationalError
+
+from weishang_core import distribution, ledger
+from weishang_core.config import Settings, load_settings
+from weishang_core.db import get_sessionmaker
+from weishang_core.models import utcnow
+
+IN_PROCESS_MAX_WAIT = 60.0  # longer waits (quotas) are left to `weishang posts run` or a worker
+RECONCILE_GRACE = timedelta(seconds=20)
+
+app = Celery("weishang")
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the Celery app at the configured broker; the result backend is not used."""
+    visibility = int(os.environ.get("WEISHANG_VISIBILITY_TIMEOUT", "3600"))
+    app.conf.update(
+        broker_url=settings.broker_url,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "settle": {
+                "task": "weishang.settle",
+                "schedule": float(os.environ.get("WEISHANG_SETTLE_EVERY", "600")),
+            },
+            "reconcile": {
+                "task": "weishang.reconcile",
+                "schedule": float(os.environ.get("WEISHANG_RECONCILE_EVERY", "30")),
+            },
+        },
+    )
+    return app
+
+
+def _worker_settings() -> Settings:
+    return load_settings()
+
+
+@app.task(
+    name="weishang.publish",
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=20,
+)
+def publish_task(self, post_id: int) -> None:  # type: ignore[no-untyped-def]
+    settings = _worker_settings()
+    delay = distribution.step(get_sessionmaker(settings.database_url), settings, post_id)
+    visibility = app.conf.broker_transport_options.get("visibility_timeout", 3600)
+    if delay is not None and delay < visibility / 2:
+        publish_task.apply_async(args=[post_id], countdown=delay)
+    # A longer wait (an outlet's daily quota) is picked up by the reconciler when it is due.
+
+
+@app.task(name="weishang.reconcile", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True)
+def reconcile_task() -> int:
+    """Re-enqueue posts that are due or stuck: covers lost messages, a flushed Redis, a killed worker."""
+    settings = _worker_settings()
+    with get_sessionmaker(settings.database_url)() as session:
+        ids = distribution.due_posts(session, utcnow(), RECONCILE_GRACE)
+    for post_id in ids:
+        publish_task.apply_async(args=[post_id])
+    return len(ids)
+
+
+@app.task(name="weishang.settle", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True)
+def settle_task() -> dict[str, int]:
+    settings = _worker_settings()
+    with get_sessionmaker(settings.database_url).begin() as session:
+        return ledger.settle(session, settings, utcnow())
+
+
+def run_in_process(settings: Settings, post_ids: Iterable[int]) -> threading.Thread:
+    """Step every post in parallel threads of this process, so one slow outlet delays no other."""
+    ids = list(post_ids)
+    maker = get_sessionmaker(settings.database_url)
+
+    def drive(post_id: int) -> None:
+        delay = distribution.step(maker, settings, post_id)
+        while delay is not None and delay <= IN_PROCESS_MAX_WAIT:
+            time.sleep(delay)
+            delay = distribution.step(maker, settings, post_id)
+
+    def run_all() -> None:
+        if ids:
+            with ThreadPoolExecutor(max_workers=min(32, len(ids))) as pool:
+                list(pool.map(drive, ids))
+
+    thread = threading.Thread(target=run_all, name="weishang-publish", daemon=True)
+    thread.start()
+    return thread
+
+
+def dispatch(settings: Settings, post_ids: Iterable[int], eta: object | None = None) -> threading.Thread | None:
+    """Send posts to be published: to Celery when a broker is configured, else to in-process threads."""
+    ids = list(post_ids)
+    if settings.broker_url:
+        configure(settings)
+        for post_id in ids:
+            publish_task.apply_async(args=[post_id], eta=eta)
+        return None
+    return run_in_process(settings, ids)
