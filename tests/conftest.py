@@ -148,3 +148,23 @@ class Services:
 def services(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     monkeypatch.setenv("WEISHANG_HOME", str(tmp_path / "home"))
     return Services(db_url, tmp_path / "home")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own on the real server, emptied before and after."""
+    import random
+
+    import redis
+
+    url = f"redis://127.0.0.1:6379/{random.randint(1, 15)}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI and is not reachable: {exc}")
+        pytest.skip(f"Redis not reachable (set CI=true to make this a failure): {exc}")
+    client.flushdb()
+    yield url
+    client.flushdb()

@@ -40,8 +40,12 @@ from weishang_core.plugins import get_channels
 
 FINAL = ("published", "failed", "refused", "unconfirmed", "cancelled")
 ACTIVE = ("queued", "publishing", "published", "unconfirmed")  # these count toward the daily cap
-LEASE = timedelta(seconds=120)  # longer than any channel call (timeouts are at most 30 s a request)
 MAX_POLLS = 48
+
+
+def lease() -> timedelta:
+    """How long a worker owns a post it is publishing: longer than any channel call (30 s timeouts)."""
+    return timedelta(seconds=float(os.environ.get("WEISHANG_LEASE_SECONDS", "120")))
 
 
 def max_attempts() -> int:
@@ -213,7 +217,7 @@ def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> floa
                 return None
             post.payload = payload or post.payload
             post.attempts += 1
-        post.status, post.lease_until, post.updated_at = "publishing", now + LEASE, now
+        post.status, post.lease_until, post.updated_at = "publishing", now + lease(), now
         attempt = PostAttempt(post_id=post.id, started_at=now, outcome="started")
         session.add(attempt)
         session.flush()

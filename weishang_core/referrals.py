@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from weishang_core import identities
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
+from weishang_core.events import emit_after_commit
 from weishang_core.models import AuditEntry, Binding, Click, Identity, Product, ReferralLink, utcnow
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes get read aloud and retyped
@@ -106,6 +107,7 @@ def record_click(
     session.flush()
     if click.counted:
         bind(session, settings, visitor_id, link.reseller_id, click.id, now)
+        emit_after_commit(session, "referral_clicked", link_code=link.code, visitor_id=visitor_id, outlet=click.outlet)
     return click
 
 

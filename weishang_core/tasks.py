@@ -25,7 +25,6 @@ from weishang_core.db import get_sessionmaker
 from weishang_core.models import utcnow
 
 IN_PROCESS_MAX_WAIT = 60.0  # longer waits (quotas) are left to `weishang posts run` or a worker
-RECONCILE_GRACE = timedelta(seconds=20)
 
 app = Celery("weishang")
 
@@ -83,7 +82,8 @@ def reconcile_task() -> int:
     """Re-enqueue posts that are due or stuck: covers lost messages, a flushed Redis, a killed worker."""
     settings = _worker_settings()
     with get_sessionmaker(settings.database_url)() as session:
-        ids = distribution.due_posts(session, utcnow(), RECONCILE_GRACE)
+        grace = timedelta(seconds=float(os.environ.get("WEISHANG_RECONCILE_GRACE", "20")))
+        ids = distribution.due_posts(session, utcnow(), grace)
     for post_id in ids:
         publish_task.apply_async(args=[post_id])
     return len(ids)

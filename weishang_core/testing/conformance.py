@@ -123,6 +123,7 @@ class ChannelConformance:
             return
         found = channel.lookup(account, "conformance-lost-1")
         assert found is not None, "the post the outlet made before the reply was lost must be found"
+        assert channel.lookup(account, "conformance-lost-1") == found
 
     @pytest.mark.parametrize(
         ("kind", "error"),

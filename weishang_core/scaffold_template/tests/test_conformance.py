@@ -32,5 +32,5 @@ def test_distribute_publishes_through_the_cli(weishang_cli, emulator):
                  "--option", f"api_base={emulator.base_url}", "--option", f"token={emulator.token}")
     [post] = json.loads(weishang_cli("distribute", "KIWI", "--json").stdout)
     assert post["status"] == "published"
-    [sent] = emulator.posts.values()
+    [sent] = emulator.posts
     assert "/r/" in sent["text"]

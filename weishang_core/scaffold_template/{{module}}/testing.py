@@ -11,19 +11,21 @@ class {{Class}}Emulator(Emulator):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.posts: dict[str, dict] = {}  # by idempotency key
+        # Every POST makes a post, as most real outlets do: a client that sends twice posts twice.
+        self.posts: list[dict] = []
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Response.json({"error": "bad token"}, 401)
         if request.path == "/v1/posts" and request.method == "POST":
-            key = request.headers.get("idempotency-key", "")
             with self.lock:
-                if key not in self.posts:
-                    number = len(self.posts) + 1
-                    self.posts[key] = {"id": number, "url": f"{self.base_url}/p/{number}", **request.json()}
-                return Response.json(self.posts[key], 201)
+                number = len(self.posts) + 1
+                post = {"id": number, "url": f"{self.base_url}/p/{number}",
+                        "key": request.headers.get("idempotency-key", ""), **request.json()}
+                self.posts.append(post)
+            return Response.json(post, 201)
         if request.path == "/v1/posts" and request.method == "GET":
-            found = self.posts.get(request.query.get("idempotency_key", ""))
-            return Response.json({"items": [found] if found else []})
+            key = request.query.get("idempotency_key", "")
+            found = [post for post in self.posts if post["key"] == key][:1]
+            return Response.json({"items": found})
         return Response.json({"error": "not found"}, 404)
