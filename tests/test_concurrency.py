@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.conftest import Services
+from tests.fixtures import Services
 from weishang_core import catalog, orders
 from weishang_core.catalog import ProductInput
 from weishang_core.errors import UserError

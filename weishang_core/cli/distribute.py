@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import click
@@ -27,11 +28,18 @@ def _line(post: dict) -> str:  # type: ignore[type-arg]
     return f"  {post['account']:<16} {post['channel']:<13} {post['status']:<11} {where}"
 
 
-def _follow(app: AppContext, ids: list[int], quiet: bool, timeout: float) -> list[dict]:  # type: ignore[type-arg]
-    """Print each post's status as it changes until every post is final (or the timeout passes)."""
+def _follow(
+    app: AppContext, ids: list[int], quiet: bool, timeout: float, runner: threading.Thread | None = None
+) -> list[dict]:  # type: ignore[type-arg]
+    """Print each post's status as it changes until every post is final (or the timeout passes).
+
+    In-process, following also ends when the runner thread has handed back the posts that wait long
+    (a quota that resets tomorrow): those stay queued for `weishang posts run` or a worker.
+    """
     seen: dict[int, str] = {}
     deadline = time.monotonic() + timeout
     while True:
+        finished = runner is not None and not runner.is_alive()
         posts = _snapshot(app, ids)
         for post in posts:
             state = f"{post['status']}|{post['reason']}"
@@ -39,7 +47,7 @@ def _follow(app: AppContext, ids: list[int], quiet: bool, timeout: float) -> lis
                 seen[post["id"]] = state
                 if not quiet:
                     click.echo(_line(post))
-        if all(p["status"] in distribution.FINAL for p in posts) or time.monotonic() > deadline:
+        if all(p["status"] in distribution.FINAL for p in posts) or finished or time.monotonic() > deadline:
             return posts
         time.sleep(0.1)
 
@@ -71,9 +79,9 @@ def distribute(app: AppContext, sku, poster, note, channels, at_text, wait, time
                 click.echo(_line(post))
             click.echo(f"scheduled for {at_text}: run `weishang posts run` then (or a `weishang worker`).")
     else:
-        tasks.dispatch(app.settings, queued, eta=at if later else None)
+        runner = tasks.dispatch(app.settings, queued, eta=at if later else None)
         follow = wait or not app.settings.broker_url
-        final = _follow(app, ids, as_json, timeout) if follow else _snapshot(app, ids)
+        final = _follow(app, ids, as_json, timeout, runner) if follow else _snapshot(app, ids)
         if not as_json and not follow:
             for post in final:
                 click.echo(_line(post))
@@ -153,7 +161,7 @@ def posts_run(app: AppContext) -> None:
         click.echo("nothing is due")
         return
     thread = tasks.run_in_process(app.settings, ids)
-    final = _follow(app, ids, False, 600)
+    final = _follow(app, ids, False, 600, thread)
     thread.join(timeout=1)
     click.echo(f"stepped {len(final)} post(s)")
 

@@ -61,8 +61,10 @@ class Response:
     content_type: str = "application/json; charset=utf-8"
 
     @classmethod
-    def json(cls, data: Any, status: int = 200, **headers: str) -> Response:
-        return cls(status, json.dumps(data, ensure_ascii=False).encode(), dict(headers))
+    def json(
+        cls, data: Any, status: int = 200, content_type: str = "application/json; charset=utf-8", **headers: str
+    ) -> Response:
+        return cls(status, json.dumps(data, ensure_ascii=False).encode(), dict(headers), content_type)
 
     def encode(self, keep_alive: bool) -> bytes:
         head = [

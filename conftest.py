@@ -1,0 +1,3 @@
+"""The shared fixtures (tests/fixtures.py) serve the core's tests and the plugins' tests alike."""
+
+pytest_plugins = ["tests.fixtures"]

@@ -1,0 +1,14 @@
+"""Images as WeChat takes them: QR codes of referral links, and photos shrunk to the upload limits."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+
+
+def qr_png(url: str, box_size: int = 10) -> bytes:
+    image = qrcode.make(url, box_size=box_size, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
