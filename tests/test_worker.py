@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.channel_kit import registered
-from tests.conftest import Services
+from tests.fixtures import Services
 from weishang_core import accounts, catalog, distribution
 from weishang_core.catalog import ProductInput
 from weishang_core.models import OutletAccount, Post
@@ -73,7 +73,9 @@ def fanout(installed_kit, pg_url: str, redis_url: str, tmp_path: Path):
         "WEISHANG_HOME": str(tmp_path / "home"),
         "WEISHANG_RETRY_BASE": "0.05",
         "WEISHANG_MAX_ATTEMPTS": "15",
-        "WEISHANG_LEASE_SECONDS": "4",
+        # The lease must outlast any one outlet call, or a slow call and its takeover both post (the
+        # invariant distribution.lease() states); under two loaded workers on two cores 4 s was too short.
+        "WEISHANG_LEASE_SECONDS": "12",
         "WEISHANG_RECONCILE_GRACE": "1",
         "WEISHANG_RECONCILE_EVERY": "2",
         "WEISHANG_VISIBILITY_TIMEOUT": "30",

@@ -12,7 +12,7 @@ from weishang_core import identities
 from weishang_core.channels import Account
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import OutletAccount
-from weishang_core.plugins import get_channel
+from weishang_core.plugins import get_channel, get_channels
 
 MASK = "********"
 _NAME = re.compile(r"[^\s/\\]{1,64}")
@@ -30,8 +30,13 @@ def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     return options
 
 
-def add(session: Session, channel_name: str, name: str, owner: str | None, options: dict[str, str]) -> OutletAccount:
+def add(
+    session: Session, channel_name: str, name: str, owner: str | None, options: dict[str, str], daily_cap: int = 4
+) -> OutletAccount:
+    """Connect an account; ``daily_cap`` bounds posts a day on it (anti-spam; see docs/compliance.md)."""
     channel = get_channel(channel_name)
+    if not 1 <= daily_cap <= 1000:
+        raise UserError(f"daily-cap: {daily_cap} is out of range; give 1 to 1000 posts a day")
     if not _NAME.fullmatch(name or ""):
         raise UserError(f"name: {name!r} must be 1-64 characters without spaces or slashes")
     if find(session, name) is not None:
@@ -39,7 +44,13 @@ def add(session: Session, channel_name: str, name: str, owner: str | None, optio
     plain, secret = channel.validate_options(options)
     owner_identity = identities.get(session, owner, "owner") if owner else identities.seller(session)
     account = OutletAccount(
-        name=name, channel=channel.name, owner_id=owner_identity.id, options=plain, secrets=secret, state={}
+        name=name,
+        channel=channel.name,
+        owner_id=owner_identity.id,
+        options=plain,
+        secrets=secret,
+        state={},
+        daily_cap=daily_cap,
     )
     session.add(account)
     session.flush()
@@ -78,8 +89,23 @@ def view(account: OutletAccount) -> Account:
     )
 
 
+def health(account: OutletAccount) -> str | None:
+    """The channel's warning for this account (e.g. a token about to expire), or None when all is well."""
+    channel = get_channels().get(account.channel)
+    return channel.health(view(account)) if channel is not None else f"channel {account.channel} is not installed"
+
+
+def warnings(session: Session) -> list[tuple[str, str]]:
+    return [(a.name, w) for a in list_all(session) if (w := health(a))]
+
+
+def save_state(session: Session, name: str, state: dict[str, Any]) -> None:
+    """Keep what a channel learnt about the account (tokens, uid); one transaction with the caller."""
+    get(session, name).state = dict(state)
+
+
 def as_dict(account: OutletAccount) -> dict[str, Any]:
-    """The listing form: every secret option is replaced by a mask."""
+    """The listing form: every secret option is replaced by a mask; channel state is never shown."""
     options = dict(account.options)
     options.update({key: MASK for key in account.secrets})
     return {
@@ -88,4 +114,5 @@ def as_dict(account: OutletAccount) -> dict[str, Any]:
         "owner": account.owner.handle,
         "options": dict(sorted(options.items())),
         "daily_cap": account.daily_cap,
+        "status": health(account) or "ok",
     }

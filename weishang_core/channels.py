@@ -46,6 +46,7 @@ class Limits:
     link_required: bool = True
     link_domain_option: str | None = None  # account option naming the domain links must be on
     daily_quota: int | None = None  # the outlet's own per-day publish quota, if it has one
+    hourly_posts: int | None = None  # posts per hour per account the outlet allows; the core waits, not sends
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class Limits:
             "link_required": self.link_required,
             "link_domain_option": self.link_domain_option,
             "daily_quota": self.daily_quota,
+            "hourly_posts": self.hourly_posts,
         }
 
 
@@ -154,6 +156,24 @@ class Channel:
     def refresh(self, account: Account) -> bool:
         """Renew expired credentials (saved in ``account.state``); return False when it cannot."""
         return False
+
+    uses_oauth: bool = False
+
+    def authorize_url(self, account: Account, state: str) -> str:
+        """Where the account's owner grants access (OAuth2 channels; set ``uses_oauth``)."""
+        raise PermanentError(f"{self.name}: this outlet is not connected through OAuth")
+
+    def redirect_uri(self, account: Account) -> str | None:
+        """The OAuth2 redirect URI, so ``account connect`` can catch the code on a local address."""
+        return None
+
+    def connect(self, account: Account, code: str) -> str:
+        """Exchange an authorization code; keep the token in ``account.state``; return a sentence."""
+        raise PermanentError(f"{self.name}: this outlet is not connected through OAuth")
+
+    def health(self, account: Account) -> str | None:
+        """A warning the seller should act on (a token about to expire), shown by ``account list``."""
+        return None
 
     def check(self, account: Account) -> str:
         """Ask the outlet whether the account works; return a sentence, raise a ChannelError if not."""

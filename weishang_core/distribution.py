@@ -189,6 +189,30 @@ def _last_outcome(session: Session, post: Post) -> str | None:
     )
 
 
+def _next_hourly_slot(session: Session, channel: Channel, post: Post, now: datetime) -> datetime | None:
+    """When the account has used up the outlet's hourly posting limit: the time the oldest post ages out."""
+    limit = channel.limits.hourly_posts
+    if not limit:
+        return None
+    hour_ago = now - timedelta(hours=1)
+    recent = list(
+        session.scalars(
+            select(Post.published_at).where(
+                Post.account_id == post.account_id, Post.id != post.id, Post.published_at >= hour_ago
+            )
+        )
+    )
+    in_flight = session.scalar(
+        select(func.count()).where(
+            Post.account_id == post.account_id, Post.id != post.id, Post.status == "publishing", Post.lease_until > now
+        )
+    )
+    if len(recent) + (in_flight or 0) < limit:
+        return None
+    oldest = min((t for t in recent if t is not None), default=now)
+    return oldest + timedelta(hours=1) if recent else now + timedelta(minutes=1)
+
+
 def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> float | None:
     """Move one post forward. Returns seconds until it needs another step, or None when it is final."""
     now = utcnow()
@@ -216,6 +240,14 @@ def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> floa
                 post.status, post.reason, post.updated_at = "refused", reason, now
                 return None
             post.payload = payload or post.payload
+            slot = None if look_first or channel is None else _next_hourly_slot(session, channel, post, now)
+            if slot is not None:
+                post.status, post.next_attempt_at, post.updated_at = "queued", slot, now
+                post.reason = (
+                    f"waiting: {channel.name} allows {channel.limits.hourly_posts} posts an hour per account; "  # type: ignore[union-attr]
+                    f"next slot {slot:%H:%M} UTC"
+                )
+                return (slot - now).total_seconds()
             post.attempts += 1
         post.status, post.lease_until, post.updated_at = "publishing", now + lease(), now
         attempt = PostAttempt(post_id=post.id, started_at=now, outcome="started")
@@ -245,7 +277,8 @@ def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> floa
     except TransientError as exc:
         outcome, detail, delay = "transient", str(exc), backoff(attempts)
     except AuthExpired as exc:
-        outcome, detail = "failed", f"{exc} — reconnect the account (`weishang account check {view.name}`)"
+        fix = "connect" if channel.uses_oauth else "check"
+        outcome, detail = "failed", f"{exc} — reconnect the account: `weishang account {fix} {view.name}`"
     except PermanentError as exc:
         outcome, detail = "failed", str(exc)
     except Exception as exc:  # a plugin bug or an unmapped library error: retry, boundedly

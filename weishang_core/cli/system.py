@@ -6,7 +6,7 @@ import click
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from weishang_core import identities, migrate
+from weishang_core import accounts, identities, migrate
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, json_option
 from weishang_core.commission_rules import format_rule, parse_rule
@@ -57,6 +57,8 @@ def channels(as_json: bool) -> None:
             parts.append("link required" + (f" on {lim.link_domain_option}" if lim.link_domain_option else ""))
         if lim.daily_quota:
             parts.append(f"quota {lim.daily_quota}/day")
+        if lim.hourly_posts:
+            parts.append(f"{lim.hourly_posts} posts/hour")
         return ", ".join(parts)
 
     rows = [(c.name, c.display_name, limits(c)) for c in found.values()]
@@ -111,6 +113,13 @@ def doctor(app: AppContext) -> None:
         f"channels: {', '.join(found) or 'none'}"
         + "".join(f"; {name} failed: {why}" for name, why in load_failures.items()),
     )
+    try:
+        with get_sessionmaker(settings.database_url)() as session:
+            warnings = accounts.warnings(session)
+    except Exception:  # the database line above already says what is wrong
+        warnings = []
+    for name, warning in warnings:
+        click.echo(f"warn  {'account':10} {name}: {warning}")
     if failures:
         raise SystemExit(1)
 
