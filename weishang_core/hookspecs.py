@@ -86,3 +86,11 @@ def payout_method(name: str) -> Any:
 
     :param name: the method named in the payouts command; the built-in ``manual`` records a transfer to make.
     """
+
+
+@hookspec(firstresult=True)
+def payment_method(name: str) -> Any:
+    """Return a payment method object for ``name`` (the first plugin that knows it wins), or None.
+
+    :param name: ``WEISHANG_PAYMENT_METHOD``; the built-in ``direct`` has the buyer pay the seller directly.
+    """

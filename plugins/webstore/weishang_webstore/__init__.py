@@ -1,23 +1,19 @@
-"""The seller's own store: the outlet no platform owns."""
+"""The seller's own store: the outlet no platform owns (a FastAPI app and the ``webstore`` channel)."""
 
 from __future__ import annotations
 
 from weishang_core import hookimpl
-from weishang_core.channels import Channel, Limits
-
-
-class WebStore(Channel):
-    name = "webstore"
-    display_name = "Own web store (微店)"
-    limits = Limits(
-        images_max=20,
-        image_formats=("jpeg", "png", "gif", "webp"),
-        image_max_bytes=10 * 1024 * 1024,
-        link_required=False,  # the post is the product page itself
-    )
-    options = ()
+from weishang_webstore.channel import WebStore
 
 
 @hookimpl
-def register_channels(register):
+def register_channels(register):  # type: ignore[no-untyped-def]
     register(WebStore())
+
+
+@hookimpl
+def register_commands(cli):  # type: ignore[no-untyped-def]
+    from weishang_webstore.commands import serve, store
+
+    cli.add_command(serve)
+    cli.add_command(store)

@@ -1,0 +1,220 @@
+"""The web store over HTTP: the referral loop from a reseller's link to two levels of commission."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from weishang_webstore.app import create_app
+from weishang_webstore.channel import WebStore
+
+from weishang_core.channels import Account
+from weishang_core.config import load_settings
+from weishang_core.testing import ChannelConformance, Emulator
+
+
+class TestWebStoreConformance(ChannelConformance):
+    remote = False
+
+    @pytest.fixture
+    def channel(self):
+        return WebStore()
+
+    @pytest.fixture
+    def emulator(self):
+        with Emulator() as running:  # the store is this program: no outlet server is called
+            yield running
+
+    @pytest.fixture
+    def account(self, store, monkeypatch):
+        monkeypatch.setenv("WEISHANG_DATABASE_URL", store.url)
+        monkeypatch.setenv("WEISHANG_HOME", str(store.home))
+        store("product", "add", "--sku", "KIWI-RED-5KG", "--title", "紅心獼猴桃", "--price", "39.90")
+        return Account("shop", "webstore", {}, {})
+
+
+@pytest.fixture
+def shop(store, monkeypatch):
+    """老李's store with KIWI on sale through the webstore channel and 勤妹子 as a reseller."""
+    monkeypatch.setenv("WEISHANG_HOME", str(store.home))
+    store("product", "add", "--sku", "KIWI", "--title", "紅心獼猴桃 5kg", "--price", "100.00", "--stock", "10",
+          "--commission", "L1=10%,L2=3%", "--description", "老李從果園直接採購。")  # fmt: skip
+    store("reseller", "add", "勤妹子", "--sponsor", "老李")
+    store("account", "add", "webstore", "--name", "shop")
+    [post] = store.json("distribute", "KIWI")
+    assert post["status"] == "published" and post["url"] == "http://127.0.0.1:8000/p/KIWI"
+    store("account", "add", "webstore", "--name", "qin-shop", "--owner", "勤妹子")
+    store("distribute", "KIWI", "--as", "勤妹子", "--note", "孩子最愛吃")
+    app = create_app(load_settings(store.url))
+    return store, app
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no hidden field {name}"
+    return found.group(1)
+
+
+def buy_through_the_page(client: TestClient, page: str, name: str) -> str:
+    response = client.post(
+        "/buy",
+        data={
+            "sku": "KIWI",
+            "qty": "1",
+            "name": name,
+            "contact": "wx-" + name,
+            "ref": hidden(page, "ref"),
+            "csrf": hidden(page, "csrf"),
+            "key": hidden(page, "key"),
+        },  # fmt: skip
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+def test_the_whole_referral_loop_pays_two_levels(shop) -> None:
+    store, app = shop
+    code = store.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
+    buyer = TestClient(app)
+    landing = buyer.get(f"/r/{code}?utm_source=wechat-groups", follow_redirects=False)
+    assert landing.status_code == 302 and landing.headers["location"] == f"/p/KIWI?via={code}"
+    assert "httponly" in landing.headers["set-cookie"].lower()
+    page = buyer.get(landing.headers["location"]).text
+    assert "recommended by 勤妹子" in page and "孩子最愛吃" in page and "¥100.00" in page
+    order_page = buy_through_the_page(buyer, page, "張三")
+    assert "待" not in order_page and buyer.get(order_page).status_code == 200
+    assert "pending" in buyer.get(order_page).text
+    store("order", "pay", "1")
+    store("order", "deliver", "1")
+    offer = buyer.get(order_page).text
+    assert "Become a reseller" in offer
+    became = buyer.post(
+        "/become-reseller",
+        data={"order_token": hidden(offer, "order_token"), "csrf": hidden(offer, "csrf")},
+        follow_redirects=False,
+    )
+    assert became.status_code == 303 and became.headers["location"] == "/me"
+    zhang = buyer.get("/api/me").json()
+    assert zhang["name"] == "張三" and zhang["downline"] == 0
+    second_link = zhang["links"][0]["url"].rsplit("/", 1)[1]
+
+    friend = TestClient(app)
+    assert friend.get(f"/r/{second_link}?utm_source=moments", follow_redirects=False).status_code == 302
+    placed = friend.post("/api/orders", json={"sku": "KIWI", "qty": 1, "buyer": {"name": "李四"}})
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["order"]["attribution"]["referrer"] == "張三"
+    store("order", "pay", "2")
+    store("order", "deliver", "2")
+
+    qin = TestClient(app)
+    magic = store("store", "magic-link", "勤妹子").stdout.strip()
+    assert qin.get(magic.removeprefix("http://127.0.0.1:8000"), follow_redirects=False).status_code == 303
+    mine = qin.get("/api/me").json()
+    assert mine["name"] == "勤妹子" and mine["downline"] == 1
+    earned = {(c["order_id"], c["level"]): (c["amount"], c["status"]) for c in mine["commissions"]}
+    assert earned == {(1, 1): ("10.00", "pending"), (2, 2): ("3.00", "pending")}
+    assert mine["balances"]["pending"] == "13.00"
+    [used] = [link for link in mine["links"] if link["code"] == code]
+    assert used["outlets"] == {"wechat-groups": {"clicks": 1, "orders": 1}}
+    zhang = buyer.get("/api/me").json()
+    assert [(c["order_id"], c["level"], c["amount"]) for c in zhang["commissions"]] == [(2, 1, "10.00")]
+    assert zhang["links"][0]["outlets"]["moments"] == {"clicks": 1, "orders": 1}
+    assert all(c["available_at"] for c in zhang["commissions"])  # the release date is shown
+    assert "¥13.00" in qin.get("/me").text
+
+
+def test_a_double_submit_makes_one_order(shop) -> None:
+    _, app = shop
+    client = TestClient(app)
+    body = {"sku": "KIWI", "qty": 2, "buyer": {"name": "王五"}, "idempotency_key": "form-123456"}
+    first, second = client.post("/api/orders", json=body), client.post("/api/orders", json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["order"]["id"] == second.json()["order"]["id"]
+
+
+def test_forged_and_tampered_requests_are_refused(shop) -> None:
+    store, app = shop
+    client = TestClient(app)
+    page = client.get("/p/KIWI").text
+    no_csrf = client.post("/buy", data={"sku": "KIWI", "name": "x", "key": "k" * 12}, follow_redirects=False)
+    assert no_csrf.status_code == 403 and "csrf" in no_csrf.json()["error"]
+    other = TestClient(app)  # a token from another visitor's page does not fit this visitor's cookie
+    other.get("/p/KIWI")
+    stolen = other.post("/buy", data={"sku": "KIWI", "name": "x", "key": "k" * 12, "csrf": hidden(page, "csrf")})
+    assert stolen.status_code == 403
+    assert client.get("/api/me").status_code == 401
+    client.cookies.set("ws_session", "1.1700000000.forged")
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/api/me", headers={"Authorization": "Bearer 2.1700000000.forged"}).status_code == 401
+    code = store.json("link", "create", "--reseller", "勤妹子")["code"]
+    tampered = TestClient(app)
+    tampered.cookies.set("ws_visitor", "someone-else.1700000000.badmac")
+    landing = tampered.get(f"/r/{code}", follow_redirects=False)
+    assert "someone-else" not in landing.headers["set-cookie"]  # the forged visitor id was not adopted
+
+
+def test_a_reseller_reads_only_their_own_page(shop) -> None:
+    store, app = shop
+    store("reseller", "add", "阿芳", "--sponsor", "老李")
+    fang = TestClient(app)
+    fang.get(store("store", "magic-link", "阿芳").stdout.strip().removeprefix("http://127.0.0.1:8000"))
+    data = fang.get("/api/me").json()
+    assert data["name"] == "阿芳" and data["commissions"] == [] and data["downline"] == 0
+    assert fang.get("/signin?t=1.1700000000.forged", follow_redirects=False).status_code == 403
+
+
+def test_bad_input_gets_a_json_error_naming_the_field(shop) -> None:
+    _, app = shop
+    client = TestClient(app)
+    zero = client.post("/api/orders", json={"sku": "KIWI", "qty": 0, "buyer": {"name": "x"}})
+    assert zero.status_code == 422 and zero.json()["error"].startswith("qty:")
+    unknown = client.post("/api/orders", json={"sku": "NOPE", "buyer": {"name": "x"}})
+    assert unknown.status_code == 404 and "NOPE" in unknown.json()["error"]
+    too_many = client.post("/api/orders", json={"sku": "KIWI", "qty": 11, "buyer": {"name": "x"}})
+    assert too_many.status_code == 400 and too_many.json()["error"].startswith("qty: only 10 of KIWI left")
+    nul = client.post("/api/orders", json={"sku": "\u0000", "buyer": {"name": "x"}})
+    assert nul.status_code == 400 and "NUL" in nul.json()["error"]
+    assert client.get("/r/NOPE", follow_redirects=False).headers["location"] == "/"
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert "/api/orders" in client.get("/openapi.json").json()["paths"]
+
+
+def test_hiding_a_product_takes_its_page_down(shop) -> None:
+    store, app = shop
+    client = TestClient(app)
+    assert client.get("/p/KIWI").status_code == 200
+    assert "KIWI is hidden" in store("store", "hide", "KIWI").stdout
+    assert client.get("/p/KIWI").status_code == 404
+    assert client.post("/api/orders", json={"sku": "KIWI", "buyer": {"name": "x"}}).status_code == 404
+
+
+def test_the_order_page_shows_the_payment_method_a_plugin_offers(shop, monkeypatch) -> None:
+    from weishang_core import hookimpl
+    from weishang_core.plugins import pm
+
+    _, app = shop
+    client = TestClient(app)
+    placed = client.post("/api/orders", json={"sku": "KIWI", "buyer": {"name": "王五"}}).json()
+    assert "Pay ¥100.00 to the seller directly" in client.get(placed["url"]).text
+
+    class FakeWallet:
+        def instructions(self, order):  # type: ignore[no-untyped-def]
+            return f"scan to pay order {order['id']} with the wallet"
+
+    class WalletPlugin:
+        @hookimpl
+        def payment_method(self, name):  # type: ignore[no-untyped-def]
+            return FakeWallet() if name == "wallet" else None
+
+    plugin = WalletPlugin()
+    pm.register(plugin, name="test-wallet")
+    try:
+        monkeypatch.setenv("WEISHANG_PAYMENT_METHOD", "wallet")
+        assert f"scan to pay order {placed['order']['id']} with the wallet" in client.get(placed["url"]).text
+        monkeypatch.setenv("WEISHANG_PAYMENT_METHOD", "nope")
+        refused = client.get(placed["url"])
+        assert refused.status_code == 400 and "WEISHANG_PAYMENT_METHOD" in refused.text
+    finally:
+        pm.unregister(plugin)

@@ -1,0 +1,354 @@
+"""The web store: referral landing, product pages, checkout, becoming a reseller, the reseller's own page.
+
+Pages are server-rendered Jinja2 for phones (buyers arrive from WeChat); the JSON API beside them has
+its OpenAPI document at ``/openapi.json``. Every request is one transaction through the core's
+services; a ``UserError`` becomes a 4xx with ``{"error": "…"}``. Cookies are signed and HttpOnly: a
+tampered one is ignored, never trusted. HTML form posts carry a CSRF token bound to the visitor cookie.
+"""
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from weishang_core import identities, orders, payments, referrals
+from weishang_core.config import Settings, load_settings
+from weishang_core.db import get_sessionmaker
+from weishang_core.errors import NotFound, UserError
+from weishang_core.models import Identity, Order, Post, Product
+from weishang_core.money import format_yuan
+from weishang_webstore import dashboard, listing
+from weishang_webstore.signing import Signer, store_secret
+
+VISITOR = "ws_visitor"
+SESSION = "ws_session"
+YEAR = 365 * 86400
+SESSION_AGE = 30 * 86400
+MAGIC_AGE = 24 * 3600
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+
+class Buyer(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    contact: str = Field(default="", max_length=200)
+
+
+class OrderIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    qty: int = Field(default=1, ge=1, le=999)
+    buyer: Buyer
+    ref: str | None = Field(default=None, max_length=32)
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class ResellerIn(BaseModel):
+    order_token: str = Field(min_length=1, max_length=200, description="the token from the order page's address")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    maker = get_sessionmaker(settings.database_url)
+    app = FastAPI(title="weishang web store", version="0.1.0")
+
+    def db() -> Iterator[Session]:
+        with maker.begin() as session:
+            yield session
+
+    DB = Annotated[Session, Depends(db)]
+
+    def signer(session: Session) -> Signer:
+        return Signer(store_secret(session))
+
+    def visitor_of(request: Request, sign: Signer) -> str | None:
+        return sign.unsign("visitor", request.cookies.get(VISITOR), YEAR)
+
+    def me_of(request: Request, session: Session) -> Identity | None:
+        sign = signer(session)
+        token = request.cookies.get(SESSION)
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+        person_id = sign.unsign("session", token, SESSION_AGE)
+        person = session.get(Identity, int(person_id)) if person_id and person_id.isdigit() else None
+        return person if person is not None and person.is_reseller else None
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, {"store": settings.store_url, **context}, status_code=status)
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Response:
+        """NUL characters are never meaningful here and PostgreSQL cannot store them: refuse them early."""
+        body = await request.body()
+        target = request.url.path + "?" + request.url.query
+        if "%00" in target or "\x00" in target or b"\x00" in body or b"\\u0000" in body.lower():
+            return JSONResponse({"error": "request: NUL characters are not allowed"}, 400)
+        return await call_next(request)
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 400
+        if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", ""):
+            return JSONResponse({"error": str(exc)}, status)
+        return page(request, "error.html", status, message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": ["body"], "msg": "invalid request"}
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "body"
+        return JSONResponse({"error": f"{field}: {first.get('msg')}", "details": jsonable(exc.errors())}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.get("/healthz")
+    def healthz(session: DB) -> dict[str, str]:
+        session.execute(select(1))
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request, session: DB, via: str | None = None) -> HTMLResponse:
+        link = referrals.find_link(session, via) if via and len(via) <= 32 else None
+        recommender = session.get(Identity, link.reseller_id) if link else None
+        products = listing.list_products(session)
+        return page(request, "store.html", products=products, yuan=format_yuan, recommender=recommender)
+
+    @app.get("/r/{code}")
+    def landing(code: str, request: Request, session: DB, utm_source: str | None = None) -> RedirectResponse:
+        """Record the click, remember the visitor, and send them to the product (or the store)."""
+        sign = signer(session)
+        link = referrals.find_link(session, code) if len(code) <= 32 else None
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        target = "/"
+        if link is not None:
+            outlet = utm_source or (urlsplit(request.headers.get("referer", "")).hostname or None)
+            referrals.record_click(
+                session,
+                settings,
+                link,
+                visitor,
+                outlet=outlet,
+                ip=request.client.host if request.client else None,
+                user_agent=request.headers.get("user-agent"),
+            )
+            product = session.get(Product, link.product_id) if link.product_id else None
+            target = f"/p/{product.sku}?via={link.code}" if product is not None else f"/?via={link.code}"
+        response = RedirectResponse(target, status_code=302)
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/p/{sku}", response_class=HTMLResponse)
+    def product_page(sku: str, request: Request, session: DB, via: str | None = None) -> Response:
+        product = listing.listed_product(session, sku)
+        if product is None:
+            raise NotFound(f"sku: no product {sku!r} in this store")
+        sign = signer(session)
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        recommender, note = None, None
+        link = referrals.find_link(session, via) if via and len(via) <= 32 else None
+        if link is not None:
+            recommender = session.get_one(Identity, link.reseller_id)
+            note = session.scalar(
+                select(Post.note)
+                .where(Post.poster_id == recommender.id, Post.product_id == product.id, Post.note != "")
+                .order_by(Post.id.desc())
+                .limit(1)
+            )
+        response = page(
+            request,
+            "product.html",
+            product=product,
+            price=format_yuan(product.price_fen),
+            recommender=recommender,
+            note=note,
+            ref=link.code if link else "",
+            csrf=sign.sign("csrf", visitor),
+            form_key=secrets.token_urlsafe(12),
+        )
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/media/{name}")
+    def media(name: str) -> FileResponse:
+        path = (settings.home / "media" / name).resolve()
+        if path.parent != (settings.home / "media").resolve() or not path.is_file():
+            raise NotFound(f"image: no image {name!r}")
+        return FileResponse(path)
+
+    def checked_visitor(request: Request, session: Session, csrf: str) -> str:
+        """The visitor posting an HTML form, refused unless the form's CSRF token was made for them."""
+        sign = signer(session)
+        visitor = visitor_of(request, sign)
+        if visitor is None or sign.unsign("csrf", csrf, YEAR) != visitor:
+            raise Forbidden("csrf: the form is stale or was not sent from this store; reload the page")
+        return visitor
+
+    def place(session: Session, data: OrderIn, visitor: str | None) -> tuple[Order, str]:
+        if listing.listed_product(session, data.sku) is None:
+            raise NotFound(f"sku: no product {data.sku!r} in this store")
+        identities.check_handle(data.buyer.name, "buyer.name")
+        order = orders.create(
+            session,
+            settings,
+            data.sku,
+            data.qty,
+            data.buyer.name,
+            contact=data.buyer.contact or None,
+            ref=data.ref or None,
+            visitor_id=visitor,
+            idempotency_key=data.idempotency_key,
+        )
+        return order, signer(session).sign("order", str(order.id))
+
+    @app.post("/api/orders", status_code=201)
+    def api_order(data: OrderIn, request: Request, session: DB) -> dict[str, Any]:
+        """Place an order; attribution from the signed visitor cookie or the explicit ``ref`` code."""
+        order, token = place(session, data, visitor_of(request, signer(session)))
+        return {"order": orders.as_dict(session, order), "token": token, "url": f"/orders/{order.id}?t={token}"}
+
+    @app.post("/buy")
+    def buy_form(
+        request: Request,
+        session: DB,
+        sku: Annotated[str, Form(max_length=64)],
+        name: Annotated[str, Form(max_length=64)],
+        key: Annotated[str, Form(min_length=8, max_length=64)],
+        csrf: Annotated[str, Form(max_length=200)] = "",
+        qty: Annotated[int, Form(ge=1, le=999)] = 1,
+        contact: Annotated[str, Form(max_length=200)] = "",
+        ref: Annotated[str, Form(max_length=32)] = "",
+    ) -> RedirectResponse:
+        visitor = checked_visitor(request, session, csrf)
+        data = OrderIn(sku=sku, qty=qty, buyer=Buyer(name=name, contact=contact), ref=ref or None, idempotency_key=key)
+        order, token = place(session, data, visitor)
+        return RedirectResponse(f"/orders/{order.id}?t={token}", status_code=303)
+
+    def order_by_token(session: Session, order_id: int, token: str | None) -> tuple[Order, str]:
+        if signer(session).unsign("order", token, YEAR) != str(order_id):
+            raise NotFound(f"order: no order {order_id} for this address")
+        return orders.get(session, order_id), token or ""
+
+    @app.get("/orders/{order_id}", response_class=HTMLResponse)
+    def order_page(order_id: int, request: Request, session: DB, t: str | None = None) -> HTMLResponse:
+        order, token = order_by_token(session, order_id, t)
+        buyer = session.get_one(Identity, order.buyer_id)
+        can_resell = order.status in ("delivered", "completed") and not buyer.is_reseller
+        sign = signer(session)
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        shown = orders.as_dict(session, order)
+        response = page(
+            request,
+            "order.html",
+            order=shown,
+            pay=payments.store_method().instructions(shown) if order.status == "pending" else None,
+            token=token,
+            can_resell=can_resell,
+            is_reseller=buyer.is_reseller,
+            csrf=sign.sign("csrf", visitor),
+        )
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        return response
+
+    def make_reseller(session: Session, order_token: str) -> tuple[Identity, str, str]:
+        order_id = signer(session).unsign("order", order_token, YEAR)
+        if order_id is None:
+            raise NotFound("order_token: not a valid order address")
+        order = orders.get(session, order_id)
+        buyer = session.get_one(Identity, order.buyer_id)
+        reseller = referrals.become_reseller(session, buyer)
+        link = referrals.link_for(session, reseller, None)
+        sign = signer(session)
+        return reseller, referrals.link_url(settings, link.code), sign.sign("session", str(reseller.id))
+
+    @app.post("/api/resellers", status_code=201)
+    def api_reseller(data: ResellerIn, session: DB) -> dict[str, Any]:
+        """A buyer with a delivered order becomes a reseller under whoever they bought through."""
+        reseller, link, session_token = make_reseller(session, data.order_token)
+        sponsor = session.get(Identity, reseller.sponsor_id) if reseller.sponsor_id else None
+        return {
+            "name": reseller.handle,
+            "sponsor": sponsor.handle if sponsor else None,
+            "link": link,
+            "token": session_token,
+        }
+
+    @app.post("/become-reseller")
+    def become_form(
+        request: Request,
+        session: DB,
+        order_token: Annotated[str, Form(max_length=200)],
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> RedirectResponse:
+        checked_visitor(request, session, csrf)
+        _, _, session_token = make_reseller(session, order_token)
+        response = RedirectResponse("/me", status_code=303)
+        response.set_cookie(SESSION, session_token, max_age=SESSION_AGE, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/signin")
+    def signin(t: str, session: DB) -> RedirectResponse:
+        """A magic link: a signed, expiring token the seller or the system sent; no password to leak."""
+        sign = signer(session)
+        person_id = sign.unsign("magic", t, MAGIC_AGE)
+        if person_id is None:
+            raise Forbidden("token: this sign-in link is invalid or has expired; ask for a new one")
+        response = RedirectResponse("/me", status_code=303)
+        response.set_cookie(
+            SESSION, sign.sign("session", person_id), max_age=SESSION_AGE, httponly=True, samesite="lax"
+        )
+        return response
+
+    @app.get("/api/me")
+    def api_me(request: Request, session: DB) -> dict[str, Any]:
+        """The signed-in reseller's own links, clicks, orders, commissions, payouts and downline."""
+        person = me_of(request, session)
+        if person is None:
+            raise Unauthorized("session: sign in with the link the seller sent you")
+        return dashboard.for_reseller(session, settings, person)
+
+    @app.get("/me", response_class=HTMLResponse)
+    def me_page(request: Request, session: DB) -> HTMLResponse:
+        person = me_of(request, session)
+        if person is None:
+            return page(request, "signin.html", 401)
+        return page(request, "me.html", me=dashboard.for_reseller(session, settings, person))
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, 403)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, 401)
+
+    return app
+
+
+class Forbidden(Exception):
+    """A post without a valid CSRF token, or a bad sign-in link: 403."""
+
+
+class Unauthorized(Exception):
+    """Not signed in: 401."""
+
+
+def jsonable(errors: Any) -> Any:
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+
+
+def magic_link(session: Session, settings: Settings, handle: str) -> str:
+    """A sign-in link for a reseller, valid for a day (the default sender prints it)."""
+    person = identities.get(session, handle, "name")
+    if not person.is_reseller:
+        raise UserError(f"name: {handle!r} is not a reseller")
+    return f"{settings.store_url}/signin?t={Signer(store_secret(session)).sign('magic', str(person.id))}"
