@@ -37,7 +37,8 @@ class TestWebStoreConformance(ChannelConformance):
 @pytest.fixture
 def shop(store, monkeypatch):
     """老李's store with KIWI on sale through the webstore channel and 勤妹子 as a reseller."""
-    monkeypatch.setenv("WEISHANG_HOME", str(store.home))
+    monkeypatch.setenv("WEISHANG_HOME", str(store.home))  # as `weishang serve` sets them for its workers
+    monkeypatch.setenv("WEISHANG_DATABASE_URL", store.url)
     store("product", "add", "--sku", "KIWI", "--title", "紅心獼猴桃 5kg", "--price", "100.00", "--stock", "10",
           "--commission", "L1=10%,L2=3%", "--description", "老李從果園直接採購。")  # fmt: skip
     store("reseller", "add", "勤妹子", "--sponsor", "老李")
@@ -218,3 +219,56 @@ def test_the_order_page_shows_the_payment_method_a_plugin_offers(shop, monkeypat
         assert refused.status_code == 400 and "WEISHANG_PAYMENT_METHOD" in refused.text
     finally:
         pm.unregister(plugin)
+
+
+def signed_in(store, app, name: str) -> TestClient:
+    client = TestClient(app)
+    client.get(store("store", "magic-link", name).stdout.strip().removeprefix("http://127.0.0.1:8000"))
+    return client
+
+
+def test_a_reseller_gets_a_share_kit_and_posts_with_one_click(shop) -> None:
+    import io
+    import time
+
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+
+    store, app = shop
+    store("product", "add", "--sku", "PEAR", "--title", "碭山酥梨", "--price", "29.90", "--stock", "5")
+    store("store", "show", "PEAR")
+    qin = signed_in(store, app, "勤妹子")
+    kits = {kit["sku"]: kit for kit in qin.get("/api/me/kits").json()}
+    assert set(kits) == {"KIWI", "PEAR"}
+    pear = kits["PEAR"]
+    assert pear["link"] in pear["caption"] and "¥29.90" in pear["caption"]
+    [code] = decode(Image.open(io.BytesIO(qin.get(pear["qr"]).content)))
+    assert code.data.decode() == pear["link"]
+    assert "一鍵發到我的 1 個渠道" in qin.get("/me").text
+    queued = qin.post("/api/me/distribute", json={"sku": "PEAR", "note": "秋天就吃梨"})
+    assert queued.status_code == 202 and queued.json()["queued"] == 1
+    deadline = time.monotonic() + 10
+    while (posts := qin.get("/api/me/posts").json())[0]["status"] != "published" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert posts[0]["sku"] == "PEAR" and posts[0]["status"] == "published" and posts[0]["account"] == "qin-shop"
+    form = qin.get("/me").text
+    assert qin.post("/me/distribute", data={"sku": "KIWI"}, follow_redirects=False).status_code == 403
+    clicked = qin.post("/me/distribute", data={"sku": "KIWI", "csrf": hidden(form, "csrf")}, follow_redirects=False)
+    assert clicked.status_code == 303
+    store("reseller", "add", "阿芳", "--sponsor", "老李")
+    no_outlets = signed_in(store, app, "阿芳").post("/api/me/distribute", json={"sku": "PEAR"})
+    assert no_outlets.status_code == 400 and no_outlets.json()["error"].startswith("outlets:")
+    assert TestClient(app).post("/api/me/distribute", json={"sku": "PEAR"}).status_code == 401
+
+
+def test_a_reseller_can_ask_for_a_new_sign_in_link(shop, caplog) -> None:
+    _, app = shop
+    client = TestClient(app)
+    with caplog.at_level("WARNING", logger="weishang.webstore"):
+        asked = client.post("/api/signin-link", json={"name": "勤妹子"})
+        unknown = client.post("/api/signin-link", json={"name": "nobody"})
+    assert asked.status_code == unknown.status_code == 202 and asked.json() == unknown.json()
+    [record] = [r for r in caplog.records if "sign-in link for" in r.getMessage()]
+    link = record.getMessage().split(": ", 1)[1]
+    client.get(link.removeprefix("http://127.0.0.1:8000"))
+    assert client.get("/api/me").json()["name"] == "勤妹子"

@@ -6,6 +6,7 @@ services; a ``UserError`` becomes a 4xx with ``{"error": "…"}``. Cookies are s
 tampered one is ignored, never trusted. HTML form posts carry a CSRF token bound to the visitor cookie.
 """
 
+import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from weishang_core import identities, orders, payments, referrals
+from weishang_core import distribution, identities, orders, payments, referrals, tasks
 from weishang_core.config import Settings, load_settings
 from weishang_core.db import get_sessionmaker
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product
 from weishang_core.money import format_yuan
-from weishang_webstore import dashboard, listing
+from weishang_webstore import dashboard, listing, sharing
 from weishang_webstore.signing import Signer, store_secret
 
 VISITOR = "ws_visitor"
@@ -49,6 +50,15 @@ class OrderIn(BaseModel):
     buyer: Buyer
     ref: str | None = Field(default=None, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class DistributeIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+
+class SigninIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
 
 
 class ResellerIn(BaseModel):
@@ -321,7 +331,82 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         person = me_of(request, session)
         if person is None:
             return page(request, "signin.html", 401)
-        return page(request, "me.html", me=dashboard.for_reseller(session, settings, person))
+        sign = signer(session)
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        response = page(
+            request,
+            "me.html",
+            me=dashboard.for_reseller(session, settings, person),
+            kits=sharing.kits(session, settings, person),
+            outlets=sharing.outlet_count(session, person),
+            csrf=sign.sign("csrf", visitor),
+        )
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/api/me/kits")
+    def api_kits(request: Request, session: DB) -> list[dict[str, Any]]:
+        """The signed-in reseller's share kit per product: their link, a caption to paste, a QR code."""
+        person = me_of(request, session)
+        if person is None:
+            raise Unauthorized("session: sign in with the link the seller sent you")
+        return sharing.kits(session, settings, person)
+
+    @app.get("/qr/{code}.png")
+    def qr(code: str, session: DB) -> Response:
+        link = referrals.find_link(session, code) if len(code) <= 32 else None
+        if link is None:
+            raise NotFound(f"code: no referral link {code!r}")
+        png = sharing.qr_png(referrals.link_url(settings, link.code))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+    def distribute_for(request: Request, data: DistributeIn, csrf: str | None = None) -> int:
+        """Plan the posts in a transaction of their own, then send them off: workers must see them committed."""
+        with maker.begin() as session:
+            if csrf is not None:
+                checked_visitor(request, session, csrf)
+            person = me_of(request, session)
+            if person is None:
+                raise Unauthorized("session: sign in with the link the seller sent you")
+            if listing.listed_product(session, data.sku) is None:
+                raise NotFound(f"sku: no product {data.sku!r} in this store")
+            if sharing.outlet_count(session, person) == 0:
+                raise UserError("outlets: you have no outlet accounts yet; ask the seller to connect yours")
+            posts = distribution.plan(session, settings, data.sku, person.handle, data.note)
+            queued = [post.id for post in posts if post.status == "queued"]
+        tasks.dispatch(settings, queued)
+        return len(queued)
+
+    @app.post("/api/me/distribute", status_code=202)
+    def api_distribute(data: DistributeIn, request: Request) -> dict[str, Any]:
+        """One click: post the product to every outlet account of the signed-in reseller."""
+        return {"queued": distribute_for(request, data), "follow": "/api/me/posts"}
+
+    @app.post("/me/distribute")
+    def distribute_form(
+        request: Request,
+        sku: Annotated[str, Form(max_length=64)],
+        note: Annotated[str, Form(max_length=2000)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> RedirectResponse:
+        distribute_for(request, DistributeIn(sku=sku, note=note), csrf)
+        return RedirectResponse("/me", status_code=303)
+
+    @app.get("/api/me/posts")
+    def api_posts(request: Request, session: DB) -> list[dict[str, Any]]:
+        person = me_of(request, session)
+        if person is None:
+            raise Unauthorized("session: sign in with the link the seller sent you")
+        mine = session.scalars(select(Post).where(Post.poster_id == person.id).order_by(Post.id.desc()).limit(50))
+        return [distribution.as_dict(session, post) for post in mine]
+
+    @app.post("/api/signin-link", status_code=202)
+    def request_signin(data: SigninIn, session: DB) -> dict[str, str]:
+        """Send a reseller a fresh sign-in link. The answer is the same whoever asks (no enumeration)."""
+        person = identities.find(session, data.name)
+        if person is not None and person.is_reseller:
+            send_signin_link(person.handle, magic_link(session, settings, person.handle))
+        return {"status": "if that reseller exists, a sign-in link is on its way"}
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
@@ -344,6 +429,11 @@ class Unauthorized(Exception):
 
 def jsonable(errors: Any) -> Any:
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
+
+
+def send_signin_link(handle: str, link: str) -> None:
+    """The default sender writes the link to the server log, for the seller to pass on by hand."""
+    logging.getLogger("weishang.webstore").warning("sign-in link for %s: %s", handle, link)
 
 
 def magic_link(session: Session, settings: Settings, handle: str) -> str:
