@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def test_doctor_passes_on_a_ready_store(store) -> None:
     result = store("doctor")
@@ -26,10 +28,33 @@ def test_doctor_fails_on_an_unreachable_broker_and_an_empty_database(weishang) -
 
 def test_demo_tells_the_story_without_printing_secrets(weishang) -> None:
     result = weishang("demo")
-    assert "老李 opens his store" in result.stdout
-    assert "勤妹子 (reseller)" in result.stdout
-    assert "do-not-print" not in result.output
+    out = result.stdout
+    assert "老李 opens his store" in out and "勤妹子 (reseller)" in out and "    張三 (reseller)" in out
+    assert "emulated-app-secret" not in result.output  # the emulators' app secrets
+    assert not re.search(r"2\.00[0-9a-f]{24}", result.output)  # nor the Weibo access token
+    posts = weishang.json("posts")
+    seller_posts = {p["channel"]: p for p in posts if p["poster"] == "老李"}
+    assert {c: p["status"] for c, p in seller_posts.items()} == {
+        "wechat-oa": "published",
+        "weibo": "published",
+        "webstore": "published",
+    }
+    assert seller_posts["weibo"]["url"].startswith("https://weibo.com/") and seller_posts["weibo"]["url"] in out
+    kits = [p for p in posts if p["poster"] == "勤妹子"]
+    assert [p["status"] for p in kits].count("published") == 4 and [p["status"] for p in kits].count("refused") == 1
+    assert "daily cap" in out
+    assert "#2 李四" in out and "refunded ¥20.00" in out
+    balances = {line.split()[0]: line.split()[1:] for line in out.split("-- balances --")[1].splitlines()[1:3]}
+    assert balances["勤妹子"] == [
+        "pending",
+        "¥0.00",
+        "available",
+        "¥0.00",
+        "paid",
+        "¥16.61",
+    ]  # 7.98+3.99+5.44+1.20-2.00
+    assert balances["張三"] == ["pending", "¥0.00", "available", "¥0.00", "paid", "¥3.99"]
     assert "--fresh" in weishang.fails("demo")
     again = weishang("demo", "--fresh")
     assert "老李 opens his store" in again.stdout
-    assert [p["sku"] for p in weishang.json("product", "list")] == ["KIWI-RED-5KG", "HONEY-RAW-500G"]
+    assert [p["sku"] for p in weishang.json("product", "list")][:2] == ["KIWI-RED-5KG", "HONEY-RAW-500G"]

@@ -7,51 +7,49 @@ only tells what the installed version really does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from alembic import command
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from weishang_core import accounts, catalog, identities, migrate
+from weishang_core import (
+    accounts,
+    catalog,
+    distribution,
+    identities,
+    ledger,
+    migrate,
+    orders,
+    payouts,
+    referrals,
+    tasks,
+)
 from weishang_core.catalog import ProductInput
 from weishang_core.config import Settings
 from weishang_core.db import get_engine, get_sessionmaker
 from weishang_core.errors import UserError
-from weishang_core.models import Identity, StoreSetting
-from weishang_core.plugins import get_channels
+from weishang_core.models import Identity, Order, Post, StoreSetting, utcnow
+from weishang_core.plugins import get_channels, load_plugins, pm
+
+Echo = Callable[[str], None]
 
 SELLER = "老李"
 QIN = "勤妹子"
-PRODUCTS = [
-    (
-        "KIWI-RED-5KG",
-        "紅心獼猴桃 5kg",
-        "39.90",
-        100,
-        "L1=10%,L2=3%",
-        "老李從果園直接採購的紅心獼猴桃，軟了就能吃。Red-heart kiwis straight from the farm.",
-    ),
-    (
-        "HONEY-RAW-500G",
-        "土蜂蜜 500g",
-        "68.00",
-        50,
-        "L1=8%",
-        "山裡的原蜜，不加糖。Raw mountain honey, nothing added.",
-    ),
-]
-ACCOUNTS = [  # channel, account name, options (secrets are demo values and are masked in every listing)
-    ("wechat-oa", "laoli-oa", {"appid": "wxdemo0001", "secret": "demo-app-secret-do-not-print"}),
-    ("wechat-share", "laoli-share", {}),
-    (
-        "weibo",
-        "laoli-weibo",
-        {
-            "app_key": "demo-key",
-            "app_secret": "demo-weibo-secret-do-not-print",
-            "redirect_uri": "http://127.0.0.1:8000/oauth/weibo",
-            "safe_domain": "127.0.0.1",
-        },
-    ),
-    ("webstore", "laoli-store", {}),
+PRODUCTS = [  # sku, title, price, stock, commission, material
+    ("KIWI-RED-5KG", "紅心獼猴桃 5kg", "39.90", 100, "L1=10%,L2=3%",
+     "老李從果園直接採購的紅心獼猴桃，軟了就能吃。Red-heart kiwis straight from the farm."),
+    ("HONEY-RAW-500G", "土蜂蜜 500g", "68.00", 50, "L1=8%", "山裡的原蜜，不加糖。Raw mountain honey, nothing added."),
+    ("ORANGE-NAVEL-5KG", "贛南臍橙 5kg", "45.00", 80, "L1=10%", "樹上熟的臍橙。Navel oranges ripened on the tree."),
+    ("WALNUT-1KG", "薄皮核桃 1kg", "36.00", 60, "L1=10%", "手一捏就開。Thin-shelled walnuts."),
+    ("MILLET-2KG", "黃小米 2kg", "25.00", 90, "L1=10%", "熬粥最香。Yellow millet for porridge."),
+]  # fmt: skip
+SELLER_ACCOUNTS = [("wechat-oa", "laoli-oa"), ("weibo", "laoli-weibo"), ("webstore", "laoli-store")]
+QIN_ACCOUNTS = [("wechat-share", "qin-groups")]
+BUYERS = [  # buyer, sku, qty: all arrive through 勤妹子's links
+    ("張三", "KIWI-RED-5KG", 2),
+    ("李四", "KIWI-RED-5KG", 1),
+    ("王五", "HONEY-RAW-500G", 1),
 ]
 
 
@@ -64,7 +62,52 @@ def _reset(settings: Settings) -> None:
             command.downgrade(config, "base")
 
 
-def run_demo(settings: Settings, *, fresh: bool, echo: Callable[[str], None]) -> None:
+def _connect(session: Session, settings: Settings, owner: str, wanted: list[tuple[str, str]], echo: Echo) -> list:
+    """Connect demo accounts; outlets with a server get an in-process emulator from their plugin."""
+    installed, stops = get_channels(), []
+    for channel, name in wanted:
+        if channel not in installed:
+            echo(f"   ({channel} is not installed: skipped)")
+            continue
+        demo = pm.hook.demo_account(channel=channel) or {"options": {}, "state": {}, "stop": None}
+        record = accounts.add(session, channel, name, owner, dict(demo["options"]))
+        record.state = dict(demo["state"])
+        if demo["stop"] is not None:
+            stops.append(demo["stop"])
+        where = " (its API played by an in-process emulator)" if demo["stop"] else ""
+        echo(f"   {owner} connects {installed[channel].display_name} as {name}{where}")
+    return stops
+
+
+def _distribute(maker: sessionmaker[Session], settings: Settings, sku: str, poster: str | None, note: str,
+                echo: Echo) -> None:  # fmt: skip
+    """One click: plan the posts, publish them in parallel in this process, and print where each went."""
+    with maker.begin() as session:
+        posts = distribution.plan(session, settings, sku, poster, note)
+        ids = [p.id for p in posts]
+        queued = [p.id for p in posts if p.status == "queued"]
+    tasks.run_in_process(settings, queued).join(timeout=60)
+    with maker() as session:
+        for post_id in ids:
+            post = distribution.as_dict(session, session.get_one(Post, post_id))
+            echo(f"   {post['account']:<12} {post['channel']:<13} {post['status']:<10} {post['url'] or post['reason']}")
+
+
+def _visit_and_buy(maker: sessionmaker[Session], settings: Settings, code: str, buyer: str, sku: str, qty: int,
+                   now: datetime) -> Order:  # fmt: skip
+    """A friend taps the link in a group (a click), then buys; attribution comes from that click."""
+    with maker.begin() as session:
+        link = referrals.get_link(session, code)
+        visitor = f"demo-visitor-{buyer}"
+        referrals.record_click(session, settings, link, visitor, outlet="wechat-groups", now=now)
+        order = orders.create(session, settings, sku, qty, buyer, visitor_id=visitor, now=now)
+        orders.pay(session, settings, order, now=now)
+        orders.deliver(session, settings, order, now=now)
+        session.flush()
+        return order
+
+
+def run_demo(settings: Settings, *, fresh: bool, echo: Echo) -> None:
     if fresh:
         _reset(settings)
     migrate.upgrade(get_engine(settings.database_url))
@@ -76,42 +119,98 @@ def run_demo(settings: Settings, *, fresh: bool, echo: Callable[[str], None]) ->
                 f"this database already has a store (seller {existing.value}); "
                 "run `weishang demo --fresh` to start over"
             )
+    load_plugins()
+    stops: list = []
+    try:
+        _story(maker, settings, echo, stops)
+    finally:
+        for stop in stops:
+            stop()
 
+
+def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: list) -> None:
+    now = utcnow()
     echo("== 微商 demo: Lao Li's red-heart kiwis ==\n")
     with maker.begin() as session:
         identities.set_seller(session, SELLER)
-    echo(f"1. {SELLER} opens his store.")
-
-    with maker.begin() as session:
         for sku, title, price, stock, rule, description in PRODUCTS:
-            catalog.add(
-                session,
-                settings,
-                sku,
-                ProductInput(title=title, price=price, stock=stock, description=description, commission=rule),
-            )
-            echo(f"2. He adds {title} at ¥{price}, {stock} in stock, commission {rule}.")
+            data = ProductInput(title=title, price=price, stock=stock, description=description, commission=rule)
+            catalog.add(session, settings, sku, data)
+    echo(f"1. {SELLER} opens his store and adds {len(PRODUCTS)} products, among them "
+         f"{PRODUCTS[0][1]} at ¥{PRODUCTS[0][2]} (commission {PRODUCTS[0][4]}) and {PRODUCTS[1][1]}.")  # fmt: skip
 
-    installed = get_channels()
+    echo("2. He connects his outlets:")
     with maker.begin() as session:
-        for channel, name, options in ACCOUNTS:
-            if channel not in installed:
-                echo(f"3. ({channel} is not installed: skipped)")
-                continue
-            record = accounts.add(session, channel, name, None, dict(options))
-            shown = " ".join(f"{k}={v}" for k, v in accounts.as_dict(record)["options"].items())
-            echo(f"3. He connects {installed[channel].display_name} as {name} {shown}".rstrip())
+        stops += _connect(session, settings, SELLER, SELLER_ACCOUNTS, echo)
+
+    echo(f"3. One click distributes {PRODUCTS[0][1]} to all of them at once:")
+    _distribute(maker, settings, PRODUCTS[0][0], None, "今年的果子特別甜", echo)
 
     with maker.begin() as session:
         identities.add_reseller(session, QIN, SELLER)
-        identities.add_reseller(session, "小王", QIN)
-    echo(f"4. {QIN}, who runs ten WeChat groups, becomes his reseller; her friend 小王 joins under her.")
+        stops += _connect(session, settings, QIN, QIN_ACCOUNTS, echo)
+    echo(f"4. {QIN}, who runs ten WeChat groups, becomes his reseller and posts with her own note;")
+    echo("   each post gets a share kit (caption, photos, a poster with her QR code). Her 5th post today is")
+    echo("   refused: four a day per account keeps friends from being flooded.")
+    for sku, *_ in PRODUCTS:
+        _distribute(maker, settings, sku, QIN, "我家孩子最愛吃，軟了就能吃", echo)
 
-    echo("\n-- referral tree --")
+    echo(f"5. Friends tap {QIN}'s links in the groups and buy; {SELLER} confirms payment and delivers:")
+    with maker.begin() as session:
+        qin = identities.get(session, QIN)
+        codes = {sku: referrals.link_for(session, qin, catalog.get(session, sku)).code for sku, *_ in PRODUCTS}
+    placed = {}
+    for buyer, sku, qty in BUYERS:
+        order = _visit_and_buy(maker, settings, codes[sku], buyer, sku, qty, now)
+        placed[buyer] = order.id
+        echo(f"   order #{order.id}: {buyer} buys {qty} × {sku} through {QIN}'s link")
+
+    with maker.begin() as session:
+        zhang = referrals.become_reseller(session, identities.get(session, "張三"))
+        zhang_code = referrals.link_for(session, zhang, catalog.get(session, "KIWI-RED-5KG")).code
+    order = _visit_and_buy(maker, settings, zhang_code, "趙六", "KIWI-RED-5KG", 1, now)
+    echo(f"6. 張三 loved the kiwis and becomes a reseller under {QIN}; his link sells to 趙六 (order #{order.id}):")
+    echo(f"   張三 earns level 1, {QIN} level 2.")
+
+    with maker.begin() as session:
+        orders.refund(session, orders.get(session, placed["李四"]), amount_fen=2000, reason="soft kiwis")
+        orders.exchange(session, orders.get(session, placed["張三"]), 1, reason="one box arrived bruised")
+    echo("7. Soft kiwis: 李四 is refunded ¥20.00 (commissions reversed pro rata); 張三 gets one box exchanged.")
+
+    later = now + timedelta(days=settings.return_days + 15)  # past the return window and new resellers' holds
+    with maker.begin() as session:
+        released = ledger.settle(session, settings, later)
+        paid = payouts.run(session, 0, now=later)
+    echo(f"8. The {settings.return_days}-day return window and the new resellers' 14-day trust hold pass "
+         f"(settle --now {later:%Y-%m-%d}): "
+         f"{released.get('released', 0)} commission(s) released; {len(paid)} payout(s) made.")  # fmt: skip
+    _report(maker, echo)
+
+
+def _report(maker: sessionmaker[Session], echo: Echo) -> None:
     with maker() as session:
-        people = session.query(Identity).order_by(Identity.depth, Identity.id).all()
-        for person in people:
+        echo("\n-- referral tree --")
+        for person in session.scalars(select(Identity).order_by(Identity.depth, Identity.id)):
             if person.is_seller or person.is_reseller:
                 role = "seller" if person.is_seller else "reseller"
                 echo(f"{'  ' * person.depth}{person.handle} ({role})")
-    echo("\nThe store is ready: `weishang product list`, `weishang account list`, `weishang reseller list`.")
+        echo("\n-- orders --")
+        for order in orders.list_orders(session):
+            shown = orders.as_dict(session, order)
+            echo(f"#{shown['id']} {shown['buyer']:<4} {shown['sku']:<16} ¥{shown['total']:>7}  {shown['status']:<9}"
+                 f" refunded ¥{shown['refunded']}  via {shown['attribution']['referrer'] or '-'}")  # fmt: skip
+        echo("\n-- ledger --")
+        for entry, handle in ledger.entries(session):
+            shown = ledger.entry_dict(entry, handle)
+            echo(f"order #{shown['order_id']} L{shown['level']} {handle:<4} {shown['kind']:<10} "
+                 f"¥{shown['amount']:>6} {shown['status']}")  # fmt: skip
+        echo("\n-- balances --")
+        for person in identities.list_resellers(session):
+            money = ledger.balances(session, person.id).as_dict()
+            amounts = "  ".join(f"{state} ¥{money[state]}" for state in ("pending", "available", "paid"))
+            echo(f"{person.handle:<4} {amounts}")
+    echo(
+        "\nThe store is ready: `weishang serve` shows it; "
+        "`weishang posts`, `weishang order list`, `weishang commissions` list the rest."
+    )
+    echo("(The demo's outlet emulators have stopped: to publish for real, add your own accounts.)")

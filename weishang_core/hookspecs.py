@@ -94,3 +94,13 @@ def payment_method(name: str) -> Any:
 
     :param name: ``WEISHANG_PAYMENT_METHOD``; the built-in ``direct`` has the buyer pay the seller directly.
     """
+
+
+@hookspec(firstresult=True)
+def demo_account(channel: str) -> Any:
+    """For ``weishang demo``: connect a demo account on ``channel`` to an emulator started in-process.
+
+    :param channel: a channel this plugin registered.
+    :return: None, or ``{"options": {...}, "state": {...}, "stop": callable}``: the account options
+        (pointing ``api_base`` at the emulator), any saved state (a token), and how to stop the emulator.
+    """

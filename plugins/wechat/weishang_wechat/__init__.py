@@ -16,3 +16,15 @@ __all__ = ["WeChatOfficialAccount", "WeChatShareKit"]
 def register_channels(register):
     register(WeChatOfficialAccount())
     register(WeChatShareKit())
+
+
+@hookimpl
+def demo_account(channel):  # type: ignore[no-untyped-def]
+    """The demo's Official Account talks to an in-process emulator that publishes within a second."""
+    if channel != "wechat-oa":
+        return None
+    from weishang_wechat.testing import WeChatEmulator
+
+    emulator = WeChatEmulator(publish_seconds=0.3).start()
+    options = {"appid": emulator.appid, "secret": emulator.secret, "api_base": emulator.base_url, "poll_every": "0.2"}
+    return {"options": options, "state": {}, "stop": emulator.stop}

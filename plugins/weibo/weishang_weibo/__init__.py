@@ -9,3 +9,33 @@ from weishang_weibo.channel import Weibo
 @hookimpl
 def register_channels(register):  # type: ignore[no-untyped-def]
     register(Weibo())
+
+
+@hookimpl
+def demo_account(channel):  # type: ignore[no-untyped-def]
+    """The demo's Weibo account, already authorised, talks to an in-process emulator."""
+    if channel != "weibo":
+        return None
+    from datetime import timedelta
+    from urllib.parse import urlsplit
+
+    from weishang_core.config import load_settings
+    from weishang_core.models import utcnow
+    from weishang_weibo.testing import WeiboEmulator
+
+    domain = urlsplit(load_settings().store_url).hostname or "127.0.0.1"  # the store's links must pass
+    emulator = WeiboEmulator(safe_domain=domain).start()
+    options = {
+        "app_key": emulator.app_key,
+        "app_secret": emulator.app_secret,
+        "redirect_uri": "http://127.0.0.1:8765/weibo/callback",
+        "safe_domain": domain,
+        "api_base": emulator.base_url,
+        "rip": "127.0.0.1",
+    }
+    state = {
+        "access_token": emulator.grant_token(),
+        "uid": emulator.uid,
+        "expires_at": (utcnow() + timedelta(days=30)).isoformat(),
+    }
+    return {"options": options, "state": state, "stop": emulator.stop}
