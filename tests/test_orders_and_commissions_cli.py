@@ -87,7 +87,12 @@ def test_the_whole_order_life_with_stable_json(shop) -> None:
     shop("order", "ship", "1")
     shop("order", "deliver", "1")
     assert all(e["available_at"] for e in shop.json("commissions")["entries"])
-    assert shop.json("settle", "--now", LATER) == {"released": 2, "completed": 1}
+    assert shop.json("settle", "--now", LATER) == {
+        "released": 2,
+        "completed": 1,
+        "campaigns_fulfilled": 0,
+        "campaigns_failed": 0,
+    }
     assert shop.json("order", "show", "1")["status"] == "completed"
     assert balances(shop, "小王") == {"pending": "0.00", "available": "20.00", "paid": "0.00"}
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from weishang_core import (
     accounts,
+    campaigns,
     catalog,
     distribution,
     identities,
@@ -177,11 +178,30 @@ def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: 
         orders.exchange(session, orders.get(session, placed["張三"]), 1, reason="one box arrived bruised")
     echo("7. Soft kiwis: 李四 is refunded ¥20.00 (commissions reversed pro rata); 張三 gets one box exchanged.")
 
+    with maker.begin() as session:
+        peach = ProductInput(title="水蜜桃 預售 5kg", price="100.00", stock=0, commission="L1=10%")
+        catalog.add(session, settings, "PEACH-PRESALE", peach)
+        campaign = campaigns.create(session, "PEACH-PRESALE", "200.00", now + timedelta(days=3), max_qty=50, now=now)
+        qin = identities.get(session, QIN)
+        peach_code = referrals.link_for(session, qin, catalog.get(session, "PEACH-PRESALE")).code
+    for buyer in ("孫七", "周八", "吳九"):
+        with maker.begin() as session:
+            order = orders.create(session, settings, "PEACH-PRESALE", 1, buyer, ref=peach_code, now=now)
+            orders.pay(session, settings, order, now=now)
+    with maker.begin() as session:
+        campaign = campaigns.close(session, settings, campaigns.get(session, campaign.id), now + timedelta(days=3))
+        shown = campaigns.as_dict(session, campaign)
+        for order in session.scalars(select(Order).where(Order.campaign_id == campaign.id)):
+            orders.deliver(session, settings, order, now=now + timedelta(days=4))
+    echo(f"8. A pre-sale of peaches (眾籌, target ¥200.00) raises ¥{shown['raised']} from "
+         f"{shown['sold_qty']} pre-orders through {QIN}'s link; at its deadline it is {shown['status']} "
+         "and the peaches ship.")  # fmt: skip
+
     later = now + timedelta(days=settings.return_days + 15)  # past the return window and new resellers' holds
     with maker.begin() as session:
         released = ledger.settle(session, settings, later)
         paid = payouts.run(session, 0, now=later)
-    echo(f"8. The {settings.return_days}-day return window and the new resellers' 14-day trust hold pass "
+    echo(f"9. The {settings.return_days}-day return window and the new resellers' 14-day trust hold pass "
          f"(settle --now {later:%Y-%m-%d}): "
          f"{released.get('released', 0)} commission(s) released; {len(paid)} payout(s) made.")  # fmt: skip
     _report(maker, echo)

@@ -79,7 +79,19 @@ def content_for(session: Session, settings: Settings, post: Post) -> Content:
         note=post.note,
         images=tuple(settings.home / "media" / name for name in product.images),
         is_reseller=not poster.is_seller,
+        campaign=_campaign_facts(session, product),
     )
+
+
+def _campaign_facts(session: Session, product: Product) -> dict[str, Any] | None:
+    """A running campaign's target, amount raised and deadline, for the post's text."""
+    from weishang_core import campaigns
+
+    campaign = campaigns.live_for(session, product)
+    if campaign is None:
+        return None
+    facts = campaigns.as_dict(session, campaign)
+    return {"target": facts["target"], "raised": facts["raised"], "deadline": f"{campaign.deadline:%m-%d}"}
 
 
 def _refusal(

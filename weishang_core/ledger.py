@@ -145,7 +145,11 @@ def reverse_for_refund(session: Session, line: OrderLine, refund: OrderEvent) ->
 
 
 def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
-    """Release every pending entry whose time has come, and complete orders whose return window closed."""
+    """Close campaigns past their deadline, release every pending entry whose time has come, and complete
+    orders whose return window closed."""
+    from weishang_core import campaigns
+
+    closed = campaigns.evaluate_deadlines(session, settings, now)
     released = session.execute(
         update(LedgerEntry)
         .where(LedgerEntry.status == "pending", LedgerEntry.available_at <= now)
@@ -159,7 +163,12 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
         .values(status="completed", completed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    return {"released": released or 0, "completed": completed or 0}
+    return {
+        "released": released or 0,
+        "completed": completed or 0,
+        "campaigns_fulfilled": sum(1 for c in closed if c.status == "fulfilled"),
+        "campaigns_failed": sum(1 for c in closed if c.status == "failed"),
+    }
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from weishang_core import catalog, identities, ledger, referrals
+from weishang_core import campaigns, catalog, identities, ledger, referrals
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
@@ -83,7 +83,11 @@ def create(
         raise UserError("contact: longer than 200 characters")
     buyer = identities.get_or_create(session, buyer_handle, contact)
     attribution = referrals.attribute(session, settings, buyer, ref, visitor_id, now)
-    reserve_stock(session, product, qty)
+    campaign = campaigns.live_for(session, product)
+    if campaign is not None:  # a pre-order: it comes out of the campaign's cap, not out of stock
+        campaigns.take(session, campaign, qty, now)
+    else:
+        reserve_stock(session, product, qty)
     total = qty * product.price_fen
     order = Order(
         buyer_id=buyer.id,
@@ -98,6 +102,7 @@ def create(
         attribution_note=attribution.blocked,
         visitor_id=visitor_id,
         idempotency_key=idempotency_key,
+        campaign_id=campaign.id if campaign is not None else None,
         created_at=now,
     )
     order.lines.append(OrderLine(product_id=product.id, qty=qty, unit_price_fen=product.price_fen, refunded_fen=0))
@@ -133,6 +138,8 @@ def pay(session: Session, settings: Settings, order: Order, now: datetime | None
     order.status, order.paid_fen, order.paid_at = "paid", order.total_fen, now or utcnow()
     _event(session, order, "paid", amount=order.total_fen)
     ledger.create_commissions(session, settings, order)
+    if order.campaign_id is not None:
+        campaigns.note_payment(session, campaigns.get(session, order.campaign_id))
     referrer = session.get(Identity, order.referrer_id) if order.referrer_id else None
     emit_after_commit(
         session,
@@ -144,8 +151,19 @@ def pay(session: Session, settings: Settings, order: Order, now: datetime | None
     return order
 
 
+def _shippable(session: Session, order: Order) -> None:
+    if order.campaign_id is not None:
+        campaign = campaigns.get(session, order.campaign_id)
+        if campaign.status != "fulfilled":
+            raise UserError(
+                f"order {order.id}: a pre-order ships once campaign {campaign.id} is fulfilled "
+                f"(it is {campaign.status})"
+            )
+
+
 def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
     _require(order, ("paid",), "ship")
+    _shippable(session, order)
     order.status, order.shipped_at = "shipped", now or utcnow()
     _event(session, order, "shipped")
     return order
@@ -154,6 +172,7 @@ def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
 def deliver(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
     """Delivery starts the return window; commissions get their release date."""
     _require(order, ("paid", "shipped"), "deliver")
+    _shippable(session, order)
     now = now or utcnow()
     order.status, order.delivered_at = "delivered", now
     order.shipped_at = order.shipped_at or now
@@ -173,7 +192,10 @@ def cancel(session: Session, order: Order, now: datetime | None = None) -> Order
     """Cancel before payment: the stock comes back and nothing is owed to anyone."""
     _require(order, ("pending",), "cancel", " (refund it instead)" if order.status in PAID_STATES else "")
     for line in order.lines:
-        session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
+        if order.campaign_id is not None:
+            campaigns.give_back(session, order.campaign_id, line.qty)
+        else:
+            session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
     order.status, order.cancelled_at = "cancelled", now or utcnow()
     _event(session, order, "cancelled")
     return order

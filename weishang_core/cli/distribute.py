@@ -58,15 +58,17 @@ def _follow(
 @click.option("--note", default="", help="Your personal note, carried by every post.")
 @click.option("--channel", "channels", multiple=True, help="Only these channels; repeat.")
 @click.option("--at", "at_text", metavar="ISO8601", help="Publish at this time instead of now.")
+@click.option("--update", is_flag=True, help="A progress update (a campaign at 80%): another post today.")
 @click.option("--wait", is_flag=True, help="With a broker: wait until every post is final.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait at most.")
 @json_option
 @pass_app
-def distribute(app: AppContext, sku, poster, note, channels, at_text, wait, timeout, as_json) -> None:  # type: ignore[no-untyped-def]
+def distribute(app: AppContext, sku, poster, note, channels, at_text, update, wait, timeout, as_json) -> None:  # type: ignore[no-untyped-def]
     """Publish a product to every outlet account of the poster, in parallel, each exactly once."""
     at = parse_when(at_text, app.settings.tz, "at") if at_text else None
     with app.transaction() as session:
-        posts = distribution.plan(session, app.settings, sku, poster, note, tuple(channels), at)
+        kind = "update" if update else "product"
+        posts = distribution.plan(session, app.settings, sku, poster, note, tuple(channels), at, kind)
         ids = [p.id for p in posts]
         queued = [p.id for p in posts if p.status == "queued"]
     later = at is not None and at > utcnow()

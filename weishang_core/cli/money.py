@@ -277,6 +277,11 @@ def settle(app: AppContext, now_text: str | None, as_json: bool) -> None:
         emit_json(data)
     else:
         click.echo(f"released {data['released']} commission entries; completed {data['completed']} orders")
+        if data["campaigns_fulfilled"] or data["campaigns_failed"]:
+            click.echo(
+                f"campaigns closed: {data['campaigns_fulfilled']} fulfilled, "
+                f"{data['campaigns_failed']} failed (their buyers refunded)"
+            )
 
 
 @click.group("payouts")

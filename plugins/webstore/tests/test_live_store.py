@@ -12,12 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.fixtures import IN_CI, Weishang
+from weishang_core.models import utcnow
 
 WEISHANG = str(Path(sys.executable).with_name("weishang"))
 CHROMIUM = "/usr/bin/chromium"
@@ -144,3 +146,24 @@ def test_a_phone_walks_the_whole_loop(live, browser) -> None:
     qin.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=True)
     page.reload()
     assert page.locator("#pending").inner_text() == "¥10.00"
+
+
+def test_the_campaign_progress_bar_moves_after_a_purchase(live, browser) -> None:
+    cli, base, _ = live
+    cli("product", "add", "--sku", "PEACH", "--title", "水蜜桃 預售", "--price", "100.00", "--stock", "0")
+    cli("store", "show", "PEACH")
+    deadline = (utcnow() + timedelta(days=3, minutes=5)).isoformat(timespec="minutes")  # with its +00:00
+    cli("campaign", "create", "--sku", "PEACH", "--target", "500.00", "--deadline", deadline, "--max-qty", "20")
+    page = browser.new_context(viewport=PHONE, is_mobile=True).new_page()
+    page.goto(f"{base}/p/PEACH")
+    assert page.locator("#campaign-progress").get_attribute("value") == "0"
+    assert page.locator("#countdown").inner_text().endswith("3 d 0 h left")
+    page.fill("#name", "孫七")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/orders/**")
+    cli("order", "pay", page.url.split("/orders/")[1].split("?")[0])
+    page.goto(f"{base}/p/PEACH")
+    assert page.locator("#campaign-progress").get_attribute("value") == "20"
+    assert "還剩 19 份" in page.locator("#campaign").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "campaign-phone.png"), full_page=True)

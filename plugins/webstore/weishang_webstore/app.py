@@ -22,11 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from weishang_core import distribution, identities, orders, payments, referrals, tasks
+from weishang_core import campaigns, distribution, identities, orders, payments, referrals, tasks
 from weishang_core.config import Settings, load_settings
 from weishang_core.db import get_sessionmaker
 from weishang_core.errors import NotFound, UserError
-from weishang_core.models import Identity, Order, Post, Product
+from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
 from weishang_webstore.signing import Signer, store_secret
@@ -174,9 +174,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 .order_by(Post.id.desc())
                 .limit(1)
             )
+        live = campaigns.live_for(session, product)
+        campaign = campaigns.as_dict(session, live) if live is not None else None
+        if live is not None:
+            left = live.deadline - utcnow()
+            campaign["left"] = (
+                f"{left.days} 天 {left.seconds // 3600} 小時 · {left.days} d {left.seconds // 3600} h left"
+            )
+            campaign["units_left"] = (live.max_qty - live.sold_qty) if live.max_qty else None
         response = page(
             request,
             "product.html",
+            campaign=campaign,
             product=product,
             price=format_yuan(product.price_fen),
             recommender=recommender,
