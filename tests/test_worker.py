@@ -207,3 +207,19 @@ def test_the_beat_schedule_settles_commissions(pg_url: str, redis_url: str, tmp_
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_redis_losing_every_queued_task_mid_run_loses_nothing(fanout, redis_url: str) -> None:
+    """Redis keeps nothing on disk: a restart empties the queue. The database is the source of truth."""
+    import redis
+
+    services, emulator, env, start_worker = fanout
+    emulator.latency = 0.05
+    distribute(env)
+    start_worker("--beat")  # the beat's reconciler re-enqueues posts stuck queued or publishing
+    wait_until(services, lambda c: c.get("published", 0) >= 30)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()  # every queued task is gone, as after a restart of a Redis that saves nothing
+    client.client_kill_filter(_type="normal", skipme=True)  # and every connection drops
+    wait_until(services, lambda c: c.get("published", 0) == POSTS)
+    assert_exactly_once(services, emulator)
