@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import deep_chains, one_click
+from bench import deep_chains, one_click, viral_landing
 
-BENCHMARKS = {"one_click": one_click.run, "deep_chains": deep_chains.run}
+BENCHMARKS = {"one_click": one_click.run, "deep_chains": deep_chains.run, "viral_landing": viral_landing.run}
 
 
 def main(argv: list[str]) -> int:

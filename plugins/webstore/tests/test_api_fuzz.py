@@ -28,7 +28,8 @@ def test_no_input_makes_the_store_fail(store, monkeypatch, method: str, path: st
     monkeypatch.setenv("WEISHANG_HOME", str(store.home))
     store("product", "add", "--sku", "KIWI", "--title", "紅心獼猴桃", "--price", "39.90", "--stock", "100000")
     store("store", "show", "KIWI")
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(load_settings(store.url)))
+    app = create_app(load_settings(store.url))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operation = schema[path][method]
     cases = st.one_of(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
@@ -43,4 +44,7 @@ def test_no_input_makes_the_store_fail(store, monkeypatch, method: str, path: st
         if response.status_code >= 400 and path.startswith("/api/"):
             assert "error" in response.json(), response.text
 
-    attempt()
+    try:
+        attempt()
+    finally:
+        app.state.clicks.close()

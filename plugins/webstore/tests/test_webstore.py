@@ -48,7 +48,8 @@ def shop(store, monkeypatch):
     store("account", "add", "webstore", "--name", "qin-shop", "--owner", "勤妹子")
     store("distribute", "KIWI", "--as", "勤妹子", "--note", "孩子最愛吃")
     app = create_app(load_settings(store.url))
-    return store, app
+    yield store, app
+    app.state.clicks.close()
 
 
 def hidden(html: str, name: str) -> str:
@@ -272,3 +273,26 @@ def test_a_reseller_can_ask_for_a_new_sign_in_link(shop, caplog) -> None:
     link = record.getMessage().split(": ", 1)[1]
     client.get(link.removeprefix("http://127.0.0.1:8000"))
     assert client.get("/api/me").json()["name"] == "勤妹子"
+
+
+def test_clicks_are_written_in_batches_and_none_is_lost(shop) -> None:
+    from sqlalchemy import func, select
+
+    from weishang_core.db import get_sessionmaker
+    from weishang_core.models import Click
+
+    store, app = shop
+    code = store.json("link", "create", "--reseller", "勤妹子")["code"]
+    for _ in range(50):  # fifty different phones (no cookie): fifty clicks
+        assert TestClient(app).get(f"/r/{code}?utm_source=weibo", follow_redirects=False).status_code == 302
+    app.state.clicks.flush()
+    with get_sessionmaker(store.url)() as session:
+        counted = session.scalar(select(func.count()).select_from(Click).where(Click.outlet == "weibo"))
+    assert counted == 50
+    again = TestClient(app)  # one phone tapping twice within a minute counts once, as before batching
+    again.get(f"/r/{code}", follow_redirects=False)
+    again.get(f"/r/{code}", follow_redirects=False)
+    app.state.clicks.flush()
+    with get_sessionmaker(store.url)() as session:
+        kept = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
+    assert kept == 51

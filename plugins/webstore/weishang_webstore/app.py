@@ -8,7 +8,8 @@ tampered one is ignored, never trusted. HTML form posts carry a CSRF token bound
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
+from weishang_webstore.clicks import ClickBuffer, PendingClick
 from weishang_webstore.signing import Signer, store_secret
 
 VISITOR = "ws_visitor"
@@ -68,7 +70,13 @@ class ResellerIn(BaseModel):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     maker = get_sessionmaker(settings.database_url)
-    app = FastAPI(title="weishang web store", version="0.1.0")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.clicks.close()  # write what is buffered before the server stops
+
+    app = FastAPI(title="weishang web store", version="0.1.0", lifespan=lifespan)
 
     def db() -> Iterator[Session]:
         with maker.begin() as session:
@@ -76,8 +84,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     DB = Annotated[Session, Depends(db)]
 
+    secret: list[bytes] = []  # the store's signing key, read once per process
+
     def signer(session: Session) -> Signer:
-        return Signer(store_secret(session))
+        if not secret:
+            secret.append(store_secret(session))
+        return Signer(secret[0])
+
+    def cached_signer() -> Signer:
+        if not secret:
+            with maker.begin() as session:
+                secret.append(store_secret(session))
+        return Signer(secret[0])
 
     def visitor_of(request: Request, sign: Signer) -> str | None:
         return sign.unsign("visitor", request.cookies.get(VISITOR), YEAR)
@@ -133,26 +151,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products = listing.list_products(session)
         return page(request, "store.html", products=products, yuan=format_yuan, recommender=recommender)
 
+    clicks = ClickBuffer(maker, settings)
+    app.state.clicks = clicks
+    targets: dict[str, tuple[int, str] | None] = {}  # code -> (link id, where it lands); links never change
+
+    def landing_target(code: str) -> tuple[int, str] | None:
+        if code not in targets:
+            with maker() as session:
+                link = referrals.find_link(session, code) if len(code) <= 32 else None
+                product = session.get(Product, link.product_id) if link and link.product_id else None
+                where = f"/p/{product.sku}?via={code}" if product is not None else f"/?via={code}"
+                found = (link.id, where) if link is not None else None
+            if found is None:
+                return None  # unknown codes are not cached: a link made later must work
+            if len(targets) > 100_000:
+                targets.clear()
+            targets[code] = found
+        return targets[code]
+
     @app.get("/r/{code}")
-    def landing(code: str, request: Request, session: DB, utm_source: str | None = None) -> RedirectResponse:
-        """Record the click, remember the visitor, and send them to the product (or the store)."""
-        sign = signer(session)
-        link = referrals.find_link(session, code) if len(code) <= 32 else None
-        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+    def landing(code: str, request: Request, utm_source: str | None = None) -> RedirectResponse:
+        """Send the visitor to the product (or the store) at once; the click is written in the next batch."""
+        sign = cached_signer()
+        visitor = sign.unsign("visitor", request.cookies.get(VISITOR), YEAR) or secrets.token_urlsafe(16)
+        found = landing_target(code)
         target = "/"
-        if link is not None:
+        if found is not None:
+            link_id, target = found
             outlet = utm_source or (urlsplit(request.headers.get("referer", "")).hostname or None)
-            referrals.record_click(
-                session,
-                settings,
-                link,
-                visitor,
-                outlet=outlet,
-                ip=request.client.host if request.client else None,
-                user_agent=request.headers.get("user-agent"),
-            )
-            product = session.get(Product, link.product_id) if link.product_id else None
-            target = f"/p/{product.sku}?via={link.code}" if product is not None else f"/?via={link.code}"
+            ip = request.client.host if request.client else None
+            clicks.add(PendingClick(link_id, visitor, outlet, ip, request.headers.get("user-agent"), utcnow()))
         response = RedirectResponse(target, status_code=302)
         response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
         return response
@@ -213,6 +241,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return visitor
 
     def place(session: Session, data: OrderIn, visitor: str | None) -> tuple[Order, str]:
+        clicks.flush()  # this process's latest clicks first: a buyer may click and buy at once
         if listing.listed_product(session, data.sku) is None:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
@@ -333,6 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         person = me_of(request, session)
         if person is None:
             raise Unauthorized("session: sign in with the link the seller sent you")
+        clicks.flush()  # this process's latest clicks count too
         return dashboard.for_reseller(session, settings, person)
 
     @app.get("/me", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ import os
 import secrets
 import time
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from weishang_core.models import StoreSetting
@@ -29,9 +30,12 @@ def store_secret(session: Session) -> bytes:
         return configured.encode()
     row = session.get(StoreSetting, KEY)
     if row is None:
-        session.merge(StoreSetting(key=KEY, value=secrets.token_urlsafe(32)))
-        session.flush()
-        row = session.get(StoreSetting, KEY)
+        try:  # two server processes starting at once: the first insert wins, the other reads it
+            with session.begin_nested():
+                session.add(StoreSetting(key=KEY, value=secrets.token_urlsafe(32)))
+        except IntegrityError:
+            pass
+        row = session.get(StoreSetting, KEY, populate_existing=True)
     assert row is not None
     return row.value.encode()
 
