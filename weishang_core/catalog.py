@@ -93,6 +93,31 @@ def store_image(settings: Settings, path: str) -> str:
     return name
 
 
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+
+
+def store_photo(settings: Settings, data: bytes, filename: str = "photo") -> str:
+    """Keep an uploaded photo (the console's file field): checked, made upright, resized, stored as JPEG."""
+    from weishang_core.images import normalise_photo
+
+    if not data:
+        raise UserError(f"photo: {filename!r} is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UserError(f"photo: {filename!r} is {len(data) // (1024 * 1024)} MB; at most 15 MB")
+    if image_kind(data) is None:
+        raise UserError(f"photo: {filename!r} is not a JPEG, PNG, GIF or WebP image")
+    try:
+        jpeg = normalise_photo(data)
+    except ValueError as exc:
+        raise UserError(f"photo: {filename!r}: {exc}") from None
+    name = f"{hashlib.sha256(jpeg).hexdigest()[:20]}.jpg"
+    target = settings.home / "media" / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(jpeg)
+    return name
+
+
 def find(session: Session, sku: str) -> Product | None:
     return session.scalar(select(Product).where(Product.sku == sku))
 

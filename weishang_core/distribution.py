@@ -69,6 +69,9 @@ def content_for(session: Session, settings: Settings, post: Post) -> Content:
     poster = session.get_one(Identity, post.poster_id)
     link = session.get(referrals.ReferralLink, post.link_id) if post.link_id else None
     url = referrals.link_url(settings, link.code) if link else f"{settings.store_url}/p/{product.sku}"
+    account = session.get(OutletAccount, post.account_id)
+    if account is not None:  # the landing records the click under this outlet (see insight.py)
+        url += f"?utm_source={account.channel}"
     return Content(
         sku=product.sku,
         title=product.title,
@@ -193,6 +196,49 @@ def plan(
         posts.append(post)
     session.flush()
     return posts
+
+
+def preview(
+    session: Session, settings: Settings, sku: str, poster_handle: str | None = None, note: str = ""
+) -> list[dict[str, Any]]:
+    """What pressing "distribute" would do, per outlet account, without doing it.
+
+    The plan is made for real inside a savepoint and rolled back, so the preview shows exactly the text
+    each channel's ``render`` makes and exactly the refusals (daily cap, limits, policies) the press meets.
+    """
+    now = utcnow()
+    shown = []
+    with session.begin_nested() as savepoint:
+        for post in plan(session, settings, sku, poster_handle, note, now=now):
+            account = session.get_one(OutletAccount, post.account_id)
+            today = session.scalar(
+                select(func.count()).where(
+                    Post.account_id == account.id,
+                    Post.local_day == post.local_day,
+                    Post.status.in_(ACTIVE),
+                    Post.id != post.id,
+                )
+            )
+            shown.append(
+                {
+                    "account": account.name,
+                    "channel": account.channel,
+                    "today": today or 0,
+                    "daily_cap": account.daily_cap,
+                    "title": post.payload.get("title", ""),
+                    "text": post.payload.get("text", ""),
+                    "images": len(post.payload.get("images", [])),
+                    "outcome": "refused"
+                    if post.status == "refused"
+                    else "already"
+                    if post.status != "queued"
+                    else "ok",
+                    "reason": post.reason if post.status == "refused" else None,
+                    "status": post.status,
+                }
+            )
+        savepoint.rollback()
+    return shown
 
 
 def _last_outcome(session: Session, post: Post) -> str | None:

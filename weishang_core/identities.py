@@ -85,3 +85,16 @@ def add_reseller(session: Session, handle: str, sponsor_handle: str | None = Non
 
 def list_resellers(session: Session) -> list[Identity]:
     return list(session.scalars(select(Identity).where(Identity.is_reseller).order_by(Identity.id)))
+
+
+def set_staff(session: Session, handle: str, on: bool) -> Identity:
+    """Invite someone to the seller's console (or take them off it); the seller always has it."""
+    person = get_or_create(session, handle) if on else get(session, handle, "name")
+    if person.is_seller:
+        raise UserError(f"name: {person.handle!r} is the seller, who always has the console")
+    person.is_staff = on
+    return person
+
+
+def list_staff(session: Session) -> list[Identity]:
+    return list(session.scalars(select(Identity).where(Identity.is_staff.is_(True)).order_by(Identity.handle)))

@@ -74,6 +74,7 @@ class Identity(Base):
     contact: Mapped[str | None] = mapped_column(String(200))
     is_seller: Mapped[bool] = mapped_column(default=False)
     is_reseller: Mapped[bool] = mapped_column(default=False)
+    is_staff: Mapped[bool] = mapped_column(default=False)  # may use the seller's console (invited by the seller)
     # Adjacency list: commissions walk at most 3 levels up with a fixed number of joins (see referrals.py).
     sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id"), index=True)
     depth: Mapped[int] = mapped_column(default=0)
@@ -328,6 +329,14 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[created]
+
+
+class SpentToken(Base):
+    """A single-use token (a console sign-in link) that has been used: a second use is refused."""
+
+    __tablename__ = "spent_tokens"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spent_at: Mapped[created]
 
 
 class CachedToken(Base):

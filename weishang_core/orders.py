@@ -261,6 +261,39 @@ def refund(
     return event
 
 
+def refund_effect(
+    session: Session, order: Order, *, amount_fen: int | None = None, qty: int | str | None = None
+) -> dict[str, Any]:
+    """What a refund would do to the money, before it is done: the refund and each commission's change.
+
+    The refund is made for real inside a savepoint and rolled back, so the figures are the ones the
+    refund itself will write (same rounding), and a refund that would be refused raises the same error.
+    """
+    from weishang_core.models import LedgerEntry
+
+    with session.begin_nested() as savepoint:
+        event = refund(session, order, amount_fen=amount_fen, qty=qty)
+        session.flush()
+        changes = session.execute(
+            select(Identity.handle, LedgerEntry.level, LedgerEntry.amount_fen)
+            .join(Identity, Identity.id == LedgerEntry.beneficiary_id)
+            .where(LedgerEntry.seq == event.id, LedgerEntry.order_id == order.id)
+            .order_by(LedgerEntry.level)
+        ).all()
+        effect = {
+            "order_id": order.id,
+            "refund": format_yuan(event.amount_fen),
+            "status_after": order.status,
+            "commissions": [
+                {"beneficiary": handle, "level": level, "change": format_yuan(amount)}
+                for handle, level, amount in changes
+            ],
+        }
+        savepoint.rollback()
+    session.expire(order)
+    return effect
+
+
 def exchange(
     session: Session, order: Order, qty: int | str, sku: str | None = None, reason: str | None = None
 ) -> OrderEvent:

@@ -67,9 +67,9 @@ def main() -> None:
         sys.exit(1)
 
 
-from weishang_core.cli import accounts, campaign, distribute, money, products, resellers, system  # noqa: E402
+from weishang_core.cli import accounts, campaign, distribute, money, products, report, resellers, system  # noqa: E402
 
-for module in (system, products, resellers, accounts, distribute, money, campaign):
+for module in (system, products, resellers, accounts, distribute, money, campaign, report):
     module.register(cli)
 
 load_plugins()

@@ -252,10 +252,14 @@ def test_a_reseller_gets_a_share_kit_and_posts_with_one_click(shop) -> None:
     while (posts := qin.get("/api/me/posts").json())[0]["status"] != "published" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert posts[0]["sku"] == "PEAR" and posts[0]["status"] == "published" and posts[0]["account"] == "qin-shop"
-    form = qin.get("/me").text
+    form = qin.get("/me/distribute/KIWI?note=甜").text  # the preview: each outlet's rendering, nothing posted
+    assert 'data-account="qin-shop"' in form and "already distributed today" in form and "1 of 4 posts today" in form
     assert qin.post("/me/distribute", data={"sku": "KIWI"}, follow_redirects=False).status_code == 403
     clicked = qin.post("/me/distribute", data={"sku": "KIWI", "csrf": hidden(form, "csrf")}, follow_redirects=False)
-    assert clicked.status_code == 303
+    assert clicked.status_code == 303 and clicked.headers["location"].startswith("/me/posts?ids=")
+    ids = clicked.headers["location"].split("=", 1)[1]
+    assert [p["sku"] for p in qin.get(f"/api/me/posts?ids={ids}").json()] == ["KIWI"]
+    assert "/api/me/posts?ids=" in qin.get(clicked.headers["location"]).text
     store("reseller", "add", "阿芳", "--sponsor", "老李")
     no_outlets = signed_in(store, app, "阿芳").post("/api/me/distribute", json={"sku": "PEAR"})
     assert no_outlets.status_code == 400 and no_outlets.json()["error"].startswith("outlets:")

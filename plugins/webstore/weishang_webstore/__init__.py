@@ -13,7 +13,7 @@ def register_channels(register):  # type: ignore[no-untyped-def]
 
 @hookimpl
 def register_commands(cli):  # type: ignore[no-untyped-def]
-    from weishang_webstore.commands import serve, store
+    from weishang_webstore.commands import console_link, serve, staff, store
 
-    cli.add_command(serve)
-    cli.add_command(store)
+    for command in (serve, store, console_link, staff):
+        cli.add_command(command)

@@ -31,6 +31,7 @@ from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
 from weishang_webstore.clicks import ClickBuffer, PendingClick
+from weishang_webstore.console import add_console
 from weishang_webstore.signing import Signer, store_secret
 
 VISITOR = "ws_visitor"
@@ -399,7 +400,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         png = sharing.qr_png(referrals.link_url(settings, link.code))
         return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
-    def distribute_for(request: Request, data: DistributeIn, csrf: str | None = None) -> int:
+    def distribute_for(request: Request, data: DistributeIn, csrf: str | None = None) -> tuple[list[int], int]:
         """Plan the posts in a transaction of their own, then send them off: workers must see them committed."""
         with maker.begin() as session:
             if csrf is not None:
@@ -414,12 +415,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             posts = distribution.plan(session, settings, data.sku, person.handle, data.note)
             queued = [post.id for post in posts if post.status == "queued"]
         tasks.dispatch(settings, queued)
-        return len(queued)
+        return [post.id for post in posts], len(queued)
 
     @app.post("/api/me/distribute", status_code=202)
     def api_distribute(data: DistributeIn, request: Request) -> dict[str, Any]:
         """One click: post the product to every outlet account of the signed-in reseller."""
-        return {"queued": distribute_for(request, data), "follow": "/api/me/posts"}
+        ids, queued = distribute_for(request, data)
+        return {"queued": queued, "posts": ids, "follow": f"/api/me/posts?ids={','.join(map(str, ids))}"}
 
     @app.post("/me/distribute")
     def distribute_form(
@@ -428,16 +430,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         note: Annotated[str, Form(max_length=2000)] = "",
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> RedirectResponse:
-        distribute_for(request, DistributeIn(sku=sku, note=note), csrf)
-        return RedirectResponse("/me", status_code=303)
+        ids, _ = distribute_for(request, DistributeIn(sku=sku, note=note), csrf)
+        return RedirectResponse(f"/me/posts?ids={','.join(map(str, ids))}", status_code=303)
+
+    @app.get("/me/distribute/{sku}", response_class=HTMLResponse)
+    def distribute_preview(sku: str, request: Request, session: DB, note: str = "") -> HTMLResponse:
+        """What one click would post on each of the reseller's outlets, before it is pressed."""
+        person = me_of(request, session)
+        if person is None:
+            return page(request, "signin.html", 401)
+        product = listing.listed_product(session, sku)
+        if product is None:
+            raise NotFound(f"sku: no product {sku!r} in this store")
+        sign = signer(session)
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        response = page(
+            request, "distribute_preview.html", layout="me_layout.html", product=product, note=note[:2000],
+            outlets=distribution.preview(session, settings, product.sku, person.handle, note[:2000]),
+            action="/me/distribute", back="/me", sku_field=True, csrf=sign.sign("csrf", visitor),
+        )  # fmt: skip
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        return response
+
+    @app.get("/me/posts", response_class=HTMLResponse)
+    def distribute_status(request: Request, session: DB, ids: str = "") -> HTMLResponse:
+        if me_of(request, session) is None:
+            return page(request, "signin.html", 401)
+        feed = f"/api/me/posts?ids={ids}" if post_ids(ids) else "/api/me/posts"
+        return page(request, "distribute_status.html", layout="me_layout.html", feed=feed, back="/me")
+
+    def post_ids(ids: str) -> list[int]:
+        parts = [p.strip() for p in ids.split(",") if p.strip()]
+        if len(parts) > 200 or not all(p.isdigit() and len(p) < 12 for p in parts):
+            raise UserError("ids: give post ids separated by commas")
+        return [int(p) for p in parts]
 
     @app.get("/api/me/posts")
-    def api_posts(request: Request, session: DB) -> list[dict[str, Any]]:
+    def api_posts(request: Request, session: DB, ids: str = "") -> list[dict[str, Any]]:
+        """The signed-in reseller's posts: the latest 50, or the ones named in ``ids`` (their own only)."""
         person = me_of(request, session)
         if person is None:
             raise Unauthorized("session: sign in with the link the seller sent you")
-        mine = session.scalars(select(Post).where(Post.poster_id == person.id).order_by(Post.id.desc()).limit(50))
-        return [distribution.as_dict(session, post) for post in mine]
+        query = select(Post).where(Post.poster_id == person.id)
+        wanted = post_ids(ids)
+        query = (
+            query.where(Post.id.in_(wanted)).order_by(Post.id) if wanted else query.order_by(Post.id.desc()).limit(50)
+        )
+        return [distribution.as_dict(session, post) for post in session.scalars(query)]
 
     @app.post("/api/signin-link", status_code=202)
     def request_signin(data: SigninIn, session: DB) -> dict[str, str]:
@@ -446,6 +485,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if person is not None and person.is_reseller:
             send_signin_link(person.handle, magic_link(session, settings, person.handle))
         return {"status": "if that reseller exists, a sign-in link is on its way"}
+
+    add_console(app, maker, settings, signer, page)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:

@@ -6,8 +6,10 @@ import os
 
 import click
 
+from weishang_core import identities
 from weishang_core.cli.context import AppContext, pass_app
-from weishang_webstore import listing
+from weishang_core.cli.output import emit, json_option
+from weishang_webstore import console_auth, listing
 from weishang_webstore.app import magic_link
 
 
@@ -59,3 +61,47 @@ def magic(app: AppContext, name: str) -> None:
     """Print a sign-in link for reseller NAME, valid for a day; send it to them yourself."""
     with app.transaction() as session:
         click.echo(magic_link(session, app.settings, name))
+
+
+@click.command("console-link")
+@click.option("--identity", "name", help="A staff member to sign in (default: the seller).")
+@pass_app
+def console_link(app: AppContext, name: str | None) -> None:
+    """Print a one-time sign-in link to the seller's console (valid 15 minutes)."""
+    with app.transaction() as session:
+        click.echo(console_auth.console_link(session, app.settings, name))
+
+
+@click.group()
+def staff() -> None:
+    """People the seller lets into the console (orders, refunds, products), besides themselves."""
+
+
+@staff.command("add")
+@click.argument("name")
+@pass_app
+def staff_add(app: AppContext, name: str) -> None:
+    """Let NAME use the console; then give them `weishang console-link --identity NAME`."""
+    with app.transaction() as session:
+        person = identities.set_staff(session, identities.check_handle(name), True)
+    click.echo(f"{person.handle} may use the console: weishang console-link --identity {person.handle}")
+
+
+@staff.command("remove")
+@click.argument("name")
+@pass_app
+def staff_remove(app: AppContext, name: str) -> None:
+    """Take NAME off the console; their open sessions end at their next click."""
+    with app.transaction() as session:
+        person = identities.set_staff(session, name, False)
+    click.echo(f"{person.handle} no longer has the console")
+
+
+@staff.command("list")
+@json_option
+@pass_app
+def staff_list(app: AppContext, as_json: bool) -> None:
+    """List the staff (the seller is not listed: they always have the console)."""
+    with app.transaction() as session:
+        names = [p.handle for p in identities.list_staff(session)]
+    emit([{"name": n} for n in names], as_json, [[n] for n in names], ["NAME"], "(no staff)")

@@ -1,0 +1,117 @@
+"""Charts drawn as SVG text on the server: no chart library and no CDN, so a page works offline on a LAN.
+
+Every chart scales to its container (``viewBox`` with ``width="100%"``), so it reads on a phone.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from weishang_core.insight import STAGES, Funnel, Report, TreeNode
+from weishang_core.money import format_yuan
+
+WIDTH = 640
+ROW = 30
+LABEL = 120
+COLOURS = {"posts": "#5c6bc0", "clicks": "#26a69a", "orders": "#ef6c00", "revenue": "#c62828", "commissions": "#6d4c41"}
+TITLES = {
+    "posts": "帖子 posts",
+    "clicks": "點擊 clicks",
+    "orders": "訂單 orders",
+    "revenue": "收入 ¥",
+    "commissions": "佣金 ¥",
+}
+
+
+def _shown(stage: str, value: int) -> str:
+    return format_yuan(value) if stage in ("revenue", "commissions") else str(value)
+
+
+def funnel_svg(title: str, funnels: list[Funnel], chart_id: str = "funnel") -> str:
+    """One row per outlet (or reseller), one bar per stage, each stage scaled to its own largest value."""
+    column = (WIDTH - LABEL) // len(STAGES)
+    height = 56 + ROW * max(1, len(funnels))
+    peak = {stage: max([getattr(f, stage) for f in funnels] + [1]) for stage in STAGES}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">',
+        f'<text x="0" y="16" font-size="15" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, stage in enumerate(STAGES):
+        parts.append(f'<text x="{LABEL + i * column}" y="40" fill="#555">{TITLES[stage]}</text>')
+    if not funnels:
+        parts.append('<text x="0" y="70" fill="#777">nothing in this window yet</text>')
+    for row, funnel in enumerate(funnels):
+        y = 50 + row * ROW
+        parts.append(f'<text x="0" y="{y + 17}" class="row-name">{escape(funnel.name)}</text>')
+        for i, stage in enumerate(STAGES):
+            value = getattr(funnel, stage)
+            bar = round((column - 12) * max(0, value) / peak[stage])
+            x = LABEL + i * column
+            parts.append(
+                f'<rect x="{x}" y="{y + 4}" width="{bar}" height="18" rx="3" fill="{COLOURS[stage]}" opacity=".25"/>'
+            )
+            parts.append(
+                f'<text x="{x + 3}" y="{y + 17}" data-name="{escape(funnel.name)}" data-stage="{stage}">'
+                f"{_shown(stage, value)}</text>"
+            )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _layout(nodes: list[TreeNode]) -> list[tuple[TreeNode, int, int | None]]:
+    """Rows in depth-first order, each with its depth and the row index of its parent."""
+    rows: list[tuple[TreeNode, int, int | None]] = []
+
+    def walk(node: TreeNode, depth: int, parent: int | None) -> None:
+        rows.append((node, depth, parent))
+        me = len(rows) - 1
+        for child in node.children:
+            walk(child, depth + 1, me)
+
+    for root in nodes:
+        walk(root, 0, None)
+    return rows
+
+
+def tree_svg(nodes: list[TreeNode], chart_id: str = "tree") -> str:
+    """The referral tree, indented by level with elbow lines from sponsor to recruit."""
+    rows = _layout(nodes)
+    height = 34 + 24 * max(1, len(rows))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
+        f'width="100%" role="img" aria-label="referral tree" font-family="sans-serif" font-size="13">',
+        '<text x="0" y="16" font-size="15" font-weight="bold">推薦關係 · Who brought whom</text>',
+    ]
+    for index, (node, depth, parent) in enumerate(rows):
+        x, y = 8 + depth * 28, 40 + index * 24
+        if parent is not None:
+            px, py = 8 + (depth - 1) * 28, 40 + parent * 24
+            parts.append(f'<path d="M{px + 4} {py + 4} V{y - 4} H{x - 2}" fill="none" stroke="#999"/>')
+        fill = "#3d7a2a" if node.role == "seller" else "#ef6c00"
+        parts.append(f'<circle cx="{x + 4}" cy="{y - 4}" r="5" fill="{fill}"/>')
+        parts.append(f'<text x="{x + 14}" y="{y}" class="person">{escape(node.name)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def report_svg(report: Report) -> str:
+    """The whole report as one SVG document (``weishang report --svg FILE``): both funnels and the tree."""
+    charts = [
+        funnel_svg(f"渠道 · Outlets, last {report.days} days", [*report.outlets, report.total], "outlets"),
+        funnel_svg(f"分銷商 · Resellers, last {report.days} days", report.resellers, "resellers"),
+        tree_svg(report.tree),
+    ]
+    y, placed = 0, []
+    for chart in charts:
+        height = int(chart.split('viewBox="0 0 ', 1)[1].split('"', 1)[0].split()[1])
+        placed.append(
+            chart.replace("<svg ", f'<svg y="{y}" height="{height}" ', 1).replace('width="100%"', f'width="{WIDTH}"', 1)
+        )
+        y += height + 16
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {y}" width="{WIDTH}" height="{y}">\n'
+        + '<rect width="100%" height="100%" fill="#fff"/>\n'
+        + "\n".join(placed)
+        + "\n</svg>\n"
+    )
