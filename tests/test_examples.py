@@ -42,7 +42,7 @@ def test_the_analytics_hook_plugin_installs_and_counts_the_demo(tmp_path: Path) 
     assert shown.returncode == 0, shown.stderr
     rows = {(r["by"], r["name"]): r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert rows[("outlet", "weibo")]["posts"] == "1" and rows[("outlet", "wechat-share")]["posts"] == "4"
-    assert rows[("outlet", "wechat-groups")]["clicks"] == "4"  # three buyers and 趙六 tapped a link
+    assert rows[("outlet", "wechat-share")]["clicks"] == "4"  # three buyers and 趙六 tapped a link
     assert rows[("referrer", "張三")]["orders"] == "1" and rows[("referrer", "張三")]["revenue"] == "39.90"
 
 

@@ -25,3 +25,25 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_database_made_by_an_earlier_release_is_upgraded_with_its_data(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = get_engine(db_url)
+    config = migrate._config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO identities (handle, is_seller, is_reseller, depth, created_at)"
+                " VALUES ('老李', true, false, 0, :t)"
+            ),
+            {"t": "2026-01-01 00:00:00"},
+        )
+    assert migrate.upgrade(engine) == ("0001", migrate.head_revision())
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT handle, is_seller, is_staff FROM identities")).one()
+    assert (row.handle, bool(row.is_seller), bool(row.is_staff)) == ("老李", True, False)

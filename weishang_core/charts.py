@@ -10,9 +10,9 @@ from html import escape
 from weishang_core.insight import STAGES, Funnel, Report, TreeNode
 from weishang_core.money import format_yuan
 
-WIDTH = 640
-ROW = 30
-LABEL = 120
+WIDTH = 360
+ROW = 19
+LABEL = 110
 COLOURS = {"posts": "#5c6bc0", "clicks": "#26a69a", "orders": "#ef6c00", "revenue": "#c62828", "commissions": "#6d4c41"}
 TITLES = {
     "posts": "帖子 posts",
@@ -28,31 +28,33 @@ def _shown(stage: str, value: int) -> str:
 
 
 def funnel_svg(title: str, funnels: list[Funnel], chart_id: str = "funnel") -> str:
-    """One row per outlet (or reseller), one bar per stage, each stage scaled to its own largest value."""
-    column = (WIDTH - LABEL) // len(STAGES)
-    height = 56 + ROW * max(1, len(funnels))
+    """One block per outlet (or reseller): its five stages as bars, each stage scaled to its largest value.
+
+    Narrow on purpose (360 units, 13-unit text): a phone shows it at about its natural size.
+    """
+    block = 24 + ROW * len(STAGES)
+    height = 30 + block * max(1, len(funnels))
     peak = {stage: max([getattr(f, stage) for f in funnels] + [1]) for stage in STAGES}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="12">',
+        f'width="100%" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="13">',
         f'<text x="0" y="16" font-size="15" font-weight="bold">{escape(title)}</text>',
     ]
-    for i, stage in enumerate(STAGES):
-        parts.append(f'<text x="{LABEL + i * column}" y="40" fill="#555">{TITLES[stage]}</text>')
     if not funnels:
-        parts.append('<text x="0" y="70" fill="#777">nothing in this window yet</text>')
+        parts.append('<text x="0" y="48" fill="#777">nothing in this window yet</text>')
     for row, funnel in enumerate(funnels):
-        y = 50 + row * ROW
-        parts.append(f'<text x="0" y="{y + 17}" class="row-name">{escape(funnel.name)}</text>')
+        top = 30 + row * block
+        parts.append(f'<text x="0" y="{top + 16}" font-weight="bold" class="row-name">{escape(funnel.name)}</text>')
         for i, stage in enumerate(STAGES):
+            y = top + 22 + i * ROW
             value = getattr(funnel, stage)
-            bar = round((column - 12) * max(0, value) / peak[stage])
-            x = LABEL + i * column
+            bar = round((WIDTH - LABEL - 8) * max(0, value) / peak[stage])
+            parts.append(f'<text x="8" y="{y + 13}" fill="#555">{TITLES[stage]}</text>')
             parts.append(
-                f'<rect x="{x}" y="{y + 4}" width="{bar}" height="18" rx="3" fill="{COLOURS[stage]}" opacity=".25"/>'
+                f'<rect x="{LABEL}" y="{y}" width="{bar}" height="16" rx="3" fill="{COLOURS[stage]}" opacity=".3"/>'
             )
             parts.append(
-                f'<text x="{x + 3}" y="{y + 17}" data-name="{escape(funnel.name)}" data-stage="{stage}">'
+                f'<text x="{LABEL + 4}" y="{y + 13}" data-name="{escape(funnel.name)}" data-stage="{stage}">'
                 f"{_shown(stage, value)}</text>"
             )
     parts.append("</svg>")
@@ -84,9 +86,9 @@ def tree_svg(nodes: list[TreeNode], chart_id: str = "tree") -> str:
         '<text x="0" y="16" font-size="15" font-weight="bold">推薦關係 · Who brought whom</text>',
     ]
     for index, (node, depth, parent) in enumerate(rows):
-        x, y = 8 + depth * 28, 40 + index * 24
+        x, y = 8 + depth * 24, 40 + index * 24
         if parent is not None:
-            px, py = 8 + (depth - 1) * 28, 40 + parent * 24
+            px, py = 8 + (depth - 1) * 24, 40 + parent * 24
             parts.append(f'<path d="M{px + 4} {py + 4} V{y - 4} H{x - 2}" fill="none" stroke="#999"/>')
         fill = "#3d7a2a" if node.role == "seller" else "#ef6c00"
         parts.append(f'<circle cx="{x + 4}" cy="{y - 4}" r="5" fill="{fill}"/>')

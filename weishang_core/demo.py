@@ -100,7 +100,9 @@ def _visit_and_buy(maker: sessionmaker[Session], settings: Settings, code: str, 
     with maker.begin() as session:
         link = referrals.get_link(session, code)
         visitor = f"demo-visitor-{buyer}"
-        referrals.record_click(session, settings, link, visitor, outlet="wechat-groups", now=now)
+        referrals.record_click(
+            session, settings, link, visitor, outlet="wechat-share", now=now
+        )  # as the share kit's link says
         order = orders.create(session, settings, sku, qty, buyer, visitor_id=visitor, now=now)
         orders.pay(session, settings, order, now=now)
         orders.deliver(session, settings, order, now=now)
@@ -233,4 +235,5 @@ def _report(maker: sessionmaker[Session], echo: Echo) -> None:
         "\nThe store is ready: `weishang serve` shows it; "
         "`weishang posts`, `weishang order list`, `weishang commissions` list the rest."
     )
+    echo("On a phone: `weishang serve`, then open the link `weishang console-link` prints (the seller's console).")
     echo("(The demo's outlet emulators have stopped: to publish for real, add your own accounts.)")

@@ -40,7 +40,7 @@ with maker() as session:
 # 3. A friend taps her link in a group (a click binds the visitor to Qin), then buys two boxes.
 with maker.begin() as session:
     link = referrals.link_for(session, identities.get(session, "勤妹子"), catalog.get(session, "KIWI"))
-    referrals.record_click(session, settings, link, "visitor-zhang", outlet="wechat-groups")
+    referrals.record_click(session, settings, link, "visitor-zhang", outlet="wechat-share")
     order = orders.create(session, settings, "KIWI", 2, "張三", visitor_id="visitor-zhang")
     orders.pay(session, settings, order)  # the seller confirms the money arrived: commissions are written
     orders.deliver(session, settings, order, now=now)  # the return window starts

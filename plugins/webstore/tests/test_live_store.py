@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,14 +56,26 @@ def live(pg_url: str, tmp_path: Path):
         cli("account", "add", "webstore", "--name", "shop")
         cli("distribute", "KIWI")
         code = cli.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
-        env = {**os.environ, **cli.env(), **env_extra}
-        server = subprocess.Popen(
-            [WEISHANG, "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        with serving(cli, port):
+            yield cli, base, code
+    finally:
+        for key in env_extra:
+            os.environ.pop(key, None)
+
+
+@contextmanager
+def serving(cli: Weishang, port: int, workers: int = 2) -> Iterator[str]:
+    """`weishang serve` on PORT until the block ends; waits for /healthz first."""
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **cli.env(), "WEISHANG_STORE_URL": base}
+    server = subprocess.Popen(
+        [WEISHANG, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -72,13 +86,10 @@ def live(pg_url: str, tmp_path: Path):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"weishang serve did not come up: {server.stderr.read().decode()[-2000:]}")
             time.sleep(0.2)
-        yield cli, base, code
+        yield base
     finally:
-        for key in env_extra:
-            os.environ.pop(key, None)
-        if "server" in locals():
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
 
 
 def test_serve_with_two_workers_on_postgresql_serves_landing_and_product(live) -> None:

@@ -6,7 +6,6 @@ and the insight dashboard. Every page is server-rendered for a phone; every chan
 through the same core services the CLI uses, so the console can do nothing the CLI refuses.
 """
 
-
 import csv
 import io
 import secrets
@@ -65,7 +64,7 @@ def add_console(
     signer: Callable[[Session], Signer],
     page: Callable[..., HTMLResponse],
 ) -> None:
-    router = APIRouter(prefix="/console")
+    router = APIRouter(prefix="/console", include_in_schema=False)  # pages, not an API to publish
 
     def db() -> Iterator[Session]:
         with maker.begin() as session:
@@ -106,7 +105,7 @@ def add_console(
         except BadLink as exc:
             return RedirectResponse(f"/console/login?error={quote(str(exc))}", status_code=303)
         response = RedirectResponse("/console", status_code=303)
-        response.set_cookie(COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="strict", path="/console")
+        response.set_cookie(COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="lax", path="/console")
         return response
 
     @router.post("/signout")
@@ -356,7 +355,7 @@ def add_console(
         found = orders.list_orders(session, status or None, buyer or None)
         shown = [orders.as_dict(session, o) for o in reversed(found)][:200]
         statuses = ("pending", "paid", "shipped", "delivered", "completed", "refunded", "cancelled")
-        return view(request, "console/orders.html", me, orders=shown, status=status, buyer=buyer, statuses=statuses)
+        return view(request, "console/orders.html", me, orders=shown, wanted=status, buyer=buyer, statuses=statuses)
 
     def order_commissions(session: Session, order_id: int) -> list[dict[str, Any]]:
         rows = session.execute(

@@ -3,10 +3,11 @@
 The seller (and the staff they invite with ``weishang staff add``) sign in with a link from
 ``weishang console-link``: signed, expiring after 15 minutes, and single use — its nonce is written to
 ``spent_tokens`` when it is used, so a link seen twice (a shared screen, a forwarded chat) fails the
-second time. The session is a signed HttpOnly, SameSite=Strict cookie carrying the person and a random
-session nonce; every form carries a CSRF token made from that nonce. Each request re-reads the person,
-so a staff member removed from staff is out at their next click. A reseller's store session is a
-different token purpose and never opens the console.
+second time. The session is a signed HttpOnly, SameSite=Lax cookie (Lax, so the browser still sends
+it when an outlet's OAuth page sends the seller back) carrying the person and a random session nonce;
+every form carries a CSRF token made from that nonce. Each request re-reads the person, so a staff
+member removed from staff is out at their next click. A reseller's store session is a different token
+purpose and never opens the console.
 """
 
 from __future__ import annotations

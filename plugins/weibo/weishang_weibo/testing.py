@@ -1,6 +1,7 @@
 """``WeiboEmulator``: the Weibo Open API on 127.0.0.1, as ``shared/specs/CHANNEL_APIS.md`` §2 says.
 
-OAuth2: ``/oauth2/authorize`` plays a user who consents at once and redirects to ``redirect_uri`` with a
+OAuth2: ``/oauth2/authorize`` shows a browser (``Accept: text/html``) a consent page whose "allow"
+posts back; any other client plays a user who consents at once. Either way it redirects to ``redirect_uri`` with a
 code (or ``error=access_denied`` when ``deny`` is set); ``/oauth2/access_token`` trades a code once, and
 answers ``expires_in`` as a string like the official example (``numbers_as_strings``). Posting counts
 characters as Weibo does (20012 past 140), refuses a status without a URL on the safe domain (10017,
@@ -15,6 +16,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -106,6 +108,8 @@ class WeiboEmulator(Emulator):
         params = {**request.query, **request.form}
         if params.get("client_id") != self.app_key:
             return self.error(request, 21324, 400, "invalid_client")
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            return self.consent_page(params)
         redirect_uri = params.get("redirect_uri", "")
         extra = {"state": params["state"]} if "state" in params else {}
         if self.deny:
@@ -116,6 +120,24 @@ class WeiboEmulator(Emulator):
                 self.codes[code] = redirect_uri
             query = urlencode({"code": code, **extra})
         return Response(302, b"", {"Location": f"{redirect_uri}?{query}"}, "text/plain")
+
+    def consent_page(self, params: dict[str, str]) -> Response:
+        """What a browser sees, as on weibo.com: the app asks for access; "allow" posts the form back."""
+        fields = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in params.items()
+            if k in ("client_id", "redirect_uri", "state")
+        )
+        page = (
+            '<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" '
+            'content="width=device-width, initial-scale=1"><title>微博授權 · Weibo authorisation</title></head>'
+            '<body style="font-family:sans-serif;padding:16px"><h1>微博 · Weibo (emulator)</h1>'
+            f"<p>應用 {escape(params.get('client_id', ''))} 請求發微博的權限。· The app asks to post for you.</p>"
+            f'<form method="post" action="/oauth2/authorize">{fields}'
+            '<button id="allow" type="submit" style="font-size:1.2em;padding:12px 24px">授權 · Allow</button></form>'
+            "</body></html>"
+        )
+        return Response(200, page.encode(), {}, "text/html; charset=utf-8")
 
     def access_token(self, request: Request) -> Response:
         form = request.form

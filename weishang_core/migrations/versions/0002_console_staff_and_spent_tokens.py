@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("identities") as batch:
-        batch.add_column(sa.Column("is_staff", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (SQLite has it): a batch rebuild would drop a table other tables point at.
+    op.add_column("identities", sa.Column("is_staff", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "spent_tokens",
         sa.Column("nonce", sa.String(length=64), nullable=False),
@@ -27,5 +27,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("spent_tokens")
-    with op.batch_alter_table("identities") as batch:
-        batch.drop_column("is_staff")
+    if op.get_bind().dialect.name == "sqlite":  # SQLite ≥ 3.35 drops a column in place; no table rebuild
+        op.execute("ALTER TABLE identities DROP COLUMN is_staff")
+    else:
+        op.drop_column("identities", "is_staff")
