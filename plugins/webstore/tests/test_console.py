@@ -322,3 +322,21 @@ def test_weibo_is_connected_through_oauth_in_the_browser(shop) -> None:
         assert weibo.app_secret not in seller.get("/console/outlets").text
         forged = seller.get("/console/oauth/callback?state=forged&code=x")
         assert forged.status_code == 400 and "state:" in forged.text
+
+
+def test_an_exchange_is_confirmed_first_and_moves_no_money(shop) -> None:
+    store, app = shop
+    store("order", "pay", "1")
+    store("order", "deliver", "1")
+    before = store.json("commissions")
+    seller = signed_in(store, app)
+    page = seller.get("/console/orders/1").text
+    confirm = seller.post("/console/orders/1/exchange", data={"csrf": csrf_of(page), "qty": "1", "reason": "壓壞"})
+    assert 'id="stock-after">47<' in confirm.text and "No money moves" in confirm.text
+    assert store.json("product", "show", "KIWI")["stock"] == 48  # nothing happened yet
+    sure = {"csrf": csrf_of(confirm.text), "qty": "1", "reason": "壓壞", "confirm": "yes"}
+    done = seller.post("/console/orders/1/exchange", data=sure)
+    assert "1 unit(s) exchanged" in done.text
+    assert store.json("product", "show", "KIWI")["stock"] == 47 and store.json("commissions") == before
+    too_many = seller.post("/console/orders/1/exchange", data={"csrf": csrf_of(done.text), "qty": "5"})
+    assert too_many.status_code == 400 and "can still be exchanged" in too_many.text

@@ -84,6 +84,7 @@ def test_a_seller_runs_the_store_from_a_phone(console_store, browser, tmp_path) 
     other = browser.new_context(viewport=PHONE).new_page()
     other.goto(link)
     assert "used already" in other.locator("#login-error").inner_text()
+    shot(other, "00-link-used-twice")
 
     # Add a product with a photo from the phone.
     page.click("text=商品 Products")
@@ -103,6 +104,9 @@ def test_a_seller_runs_the_store_from_a_phone(console_store, browser, tmp_path) 
     assert page.locator("#flash").inner_text() == "PEAR added"
     [image] = cli.json("product", "show", "PEAR")["images"]
     assert max(Image.open(cli.home / "media" / image).size) == 1600
+    page.click("text=商品 Products")
+    assert page.locator(".product[data-sku=PEAR] img").count() == 1
+    shot(page, "02b-products")
 
     # Connect a Weibo account through the emulator's OAuth pages.
     page.goto(f"{base}/console/outlets")
@@ -160,6 +164,10 @@ def test_a_seller_runs_the_store_from_a_phone(console_store, browser, tmp_path) 
 
     # The order: mark paid and delivered, refund half, watch the commissions change.
     page.goto(f"{base}/console/orders")
+    page.select_option("#status", "pending")
+    page.click("text=篩選 · Filter")
+    assert page.locator("#orders tr[data-order]").count() == 1
+    shot(page, "09b-orders")
     page.click("text=#1")
     page.click("button.action[data-action=pay]")
     assert page.locator("#order-status").inner_text() == "paid"
@@ -207,3 +215,12 @@ def test_a_seller_runs_the_store_from_a_phone(console_store, browser, tmp_path) 
     assert [weibo_row.nth(i).text_content() for i in range(5)] == ["4", "1", "1", "58.00", "7.54"]
     assert page.locator("#tree text.person").all_text_contents() == ["老李", "阿芳", "勤妹子"]
     shot(page, "14-dashboard")
+
+    # A pre-sale: start one, watch it, close it.
+    page.click("text=預售 Campaigns")
+    page.select_option("#sku", "PEAR")
+    page.fill("#target", "2000")
+    page.click("#create-campaign")
+    assert page.locator("#flash").inner_text() == "campaign 1 is open"
+    assert page.locator(".campaign[data-id='1'] .campaign-status").inner_text() == "open"
+    shot(page, "15-campaigns")

@@ -405,15 +405,27 @@ def add_console(
             done = format_yuan(event.amount_fen)
         return back(f"/console/orders/{order_id}", f"refunded ¥{done}; commissions reversed in proportion")
 
-    @router.post("/orders/{order_id}/exchange")
+    @router.post("/orders/{order_id}/exchange", response_model=None)
     def exchange(
         order_id: int,
+        request: Request,
         me: Me,
         qty: Annotated[str, Form(max_length=6)],
         reason: Annotated[str, Form(max_length=500)] = "",
-    ) -> RedirectResponse:
+        confirm: Annotated[str, Form(max_length=8)] = "",
+    ) -> Response:
+        """Replacement units leave stock; no money moves, so every commission stays as it is (shown first)."""
         with maker.begin() as session:
-            orders.exchange(session, orders.get(session, order_id), qty, reason=reason or None)
+            order = orders.get(session, order_id)
+            if confirm != "yes":
+                with session.begin_nested() as savepoint:  # refused exactly as the exchange itself would be
+                    orders.exchange(session, order, qty, reason=reason or None)
+                    savepoint.rollback()
+                shown = orders.as_dict(session, order)
+                stock = session.scalar(select(Product.stock).where(Product.sku == shown["sku"]))
+                return view(request, "console/exchange_confirm.html", me, order=shown, qty=qty.strip(), reason=reason,
+                            stock=stock, commissions=order_commissions(session, order_id))  # fmt: skip
+            orders.exchange(session, order, qty, reason=reason or None)
         return back(f"/console/orders/{order_id}", f"{qty} unit(s) exchanged; no money moved")
 
     # -- money --------------------------------------------------------------------------------------
