@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from weishang_core import identities
@@ -74,6 +74,18 @@ def fingerprint(value: str | None) -> str | None:
     return hashlib.sha256(value.encode()).hexdigest()[:32] if value else None
 
 
+@dataclass(frozen=True)
+class NewClick:
+    """A click to record: on which link, by which visitor, from where, when."""
+
+    link: ReferralLink
+    visitor_id: str
+    outlet: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    at: datetime | None = None
+
+
 def record_click(
     session: Session,
     settings: Settings,
@@ -85,30 +97,78 @@ def record_click(
     now: datetime | None = None,
 ) -> Click:
     """Store a click; a repeat by the same visitor on the same link within a minute is not counted."""
-    now = now or utcnow()
     if not visitor_id or len(visitor_id) > 64:
         raise UserError("visitor: a visitor id of 1-64 characters is required")
-    recent = session.scalar(
-        select(Click.id)
-        .where(Click.visitor_id == visitor_id, Click.link_id == link.id, Click.counted.is_(True))
-        .where(Click.created_at > now - timedelta(seconds=BURST_SECONDS))
-        .limit(1)
-    )
-    click = Click(
-        link_id=link.id,
-        visitor_id=visitor_id,
-        outlet=(outlet or None) and outlet[:64],
-        ip_hash=fingerprint(ip),
-        ua_hash=fingerprint(user_agent),
-        counted=recent is None,
-        created_at=now,
-    )
-    session.add(click)
+    [click_id] = record_clicks(session, settings, [NewClick(link, visitor_id, outlet, ip, user_agent, now or utcnow())])
+    return session.get_one(Click, click_id)
+
+
+def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) -> list[int]:
+    """Store many clicks in a few statements (the web store's batches); their ids, in order.
+
+    The rules are the single click's: a repeat by the same visitor on the same link within
+    ``BURST_SECONDS`` of their last counted click is stored but not counted, and each counted click
+    applies the attribution rule to the visitor's binding, in the order the clicks happened. Clicks with
+    no valid visitor id are skipped (the web store always makes one).
+    """
+    clicks = sorted((c for c in clicks if c.visitor_id and len(c.visitor_id) <= 64), key=lambda c: c.at or utcnow())
+    if not clicks:
+        return []
+    burst = timedelta(seconds=BURST_SECONDS)
+    visitors = sorted({c.visitor_id for c in clicks})
+    last_counted: dict[tuple[str, int], datetime] = {}
+    since = min(c.at or utcnow() for c in clicks) - burst
+    for chunk in _chunks(visitors):
+        for visitor, link_id, at in session.execute(
+            select(Click.visitor_id, Click.link_id, func.max(Click.created_at))
+            .where(Click.visitor_id.in_(chunk), Click.counted.is_(True), Click.created_at > since)
+            .group_by(Click.visitor_id, Click.link_id)
+        ):
+            last_counted[(visitor, link_id)] = at
+    rows = []
+    for click in clicks:
+        at = click.at or utcnow()
+        previous = last_counted.get((click.visitor_id, click.link.id))
+        counted = previous is None or previous <= at - burst
+        if counted:
+            last_counted[(click.visitor_id, click.link.id)] = at
+        rows.append(
+            {
+                "link_id": click.link.id,
+                "visitor_id": click.visitor_id,
+                "outlet": (click.outlet or None) and click.outlet[:64],
+                "ip_hash": fingerprint(click.ip),
+                "ua_hash": fingerprint(click.user_agent),
+                "counted": counted,
+                "created_at": at,
+            }
+        )
+    ids = list(session.scalars(insert(Click).returning(Click.id, sort_by_parameter_order=True), rows))
+    bindings: dict[str, Binding] = {}
+    for chunk in _chunks(sorted({r["visitor_id"] for r in rows if r["counted"]})):
+        bindings.update(
+            (b.visitor_id, b) for b in session.scalars(select(Binding).where(Binding.visitor_id.in_(chunk)))
+        )
+    for click, row, click_id in zip(clicks, rows, ids, strict=True):
+        if row["counted"]:
+            binding = apply_rule(bindings.get(click.visitor_id), settings, click.visitor_id, click.link.reseller_id,
+                                 click_id, row["created_at"])  # fmt: skip
+            if click.visitor_id not in bindings:
+                bindings[click.visitor_id] = binding
+                session.add(binding)
+            emit_after_commit(
+                session,
+                "referral_clicked",
+                link_code=click.link.code,
+                visitor_id=click.visitor_id,
+                outlet=row["outlet"],
+            )
     session.flush()
-    if click.counted:
-        bind(session, settings, visitor_id, link.reseller_id, click.id, now)
-        emit_after_commit(session, "referral_clicked", link_code=link.code, visitor_id=visitor_id, outlet=click.outlet)
-    return click
+    return ids
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def bind(
@@ -120,12 +180,22 @@ def bind(
     now: datetime,
 ) -> Binding:
     """Apply the attribution rule to a visitor's binding."""
-    binding = session.scalar(select(Binding).where(Binding.visitor_id == visitor_id))
+    existing = session.scalar(select(Binding).where(Binding.visitor_id == visitor_id))
+    binding = apply_rule(existing, settings, visitor_id, referrer_id, click_id, now)
+    if existing is None:
+        session.add(binding)
+    session.flush()
+    return binding
+
+
+def apply_rule(
+    binding: Binding | None, settings: Settings, visitor_id: str, referrer_id: int, click_id: int | None, now: datetime
+) -> Binding:
+    """The attribution rule itself, on one binding (a new one when the visitor has none); writes nothing."""
     protected = timedelta(days=settings.protection_days)
     valid = timedelta(days=settings.attribution_days)
     if binding is None:
         binding = Binding(visitor_id=visitor_id, referrer_id=referrer_id, click_id=click_id)
-        session.add(binding)
     else:
         lapsed = binding.expires_at is not None and binding.expires_at <= now
         in_protection = binding.protected_until is not None and binding.protected_until > now
@@ -141,7 +211,6 @@ def bind(
     binding.bound_at = now
     binding.protected_until = now + protected if protected else None
     binding.expires_at = now + valid
-    session.flush()
     return binding
 
 

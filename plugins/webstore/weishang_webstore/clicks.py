@@ -1,10 +1,11 @@
 """Clicks are written in batches, off the landing request's path, so a viral post costs one redirect each.
 
 The landing page answers at once and hands the click to a buffer; a background thread writes what has
-gathered every ``FLUSH_EVERY`` seconds in one transaction through the core's ``record_click`` (which
-deduplicates bursts and binds the visitor). Placing an order first flushes this process's buffer, so
-a buyer who clicks and buys at once is still attributed. If the database is unreachable the clicks stay
-buffered (up to ``MAX_PENDING``) and are retried; the server flushes what is left when it stops.
+gathered every ``FLUSH_EVERY`` seconds in one transaction through the core's set-based
+``record_clicks`` (which deduplicates bursts and binds the visitors, a few statements per batch).
+Placing an order first flushes this process's buffer, so a buyer who clicks and buys at once is still
+attributed. If the database is unreachable the clicks stay buffered (up to ``MAX_PENDING``) and are
+retried; the server flushes what is left when it stops.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from weishang_core import referrals
 from weishang_core.config import Settings
-from weishang_core.errors import UserError
 from weishang_core.models import ReferralLink
 
 FLUSH_EVERY = 0.2
+BATCH = 5_000
 MAX_PENDING = 100_000
 log = logging.getLogger("weishang.webstore")
 
@@ -66,30 +68,28 @@ class ClickBuffer:
             self.flush()
 
     def flush(self) -> int:
-        """Write every buffered click now, in one transaction; returns how many were written."""
+        """Write every buffered click now, ``BATCH`` to a transaction; returns how many were written."""
+        written = 0
         with self.lock:
-            batch = []
             while self.pending:
-                batch.append(self.pending.popleft())
-            if not batch:
-                return 0
-            try:
-                with self.maker.begin() as session:
-                    for click in batch:
-                        link = session.get(ReferralLink, click.link_id)
-                        if link is None:
-                            continue
-                        try:
-                            with session.begin_nested():
-                                referrals.record_click(session, self.settings, link, click.visitor, click.outlet,
-                                                       click.ip, click.user_agent, now=click.at)  # fmt: skip
-                        except UserError as exc:
-                            log.warning("click on %s not recorded: %s", link.code, exc)
-            except Exception:  # the database is away: keep the clicks and try again next time
-                log.exception("could not write %d clicks; they stay buffered", len(batch))
-                self.pending.extendleft(reversed(batch))
-                return 0
-            return len(batch)
+                batch = [self.pending.popleft() for _ in range(min(BATCH, len(self.pending)))]
+                try:
+                    self._write(batch)
+                except Exception:  # the database is away: keep the clicks and try again next time
+                    log.exception("could not write %d clicks; they stay buffered", len(batch))
+                    self.pending.extendleft(reversed(batch))
+                    break
+                written += len(batch)
+        return written
+
+    def _write(self, batch: list[PendingClick]) -> None:
+        with self.maker.begin() as session:
+            ids = {click.link_id for click in batch}
+            links = {link.id: link for link in session.scalars(select(ReferralLink).where(ReferralLink.id.in_(ids)))}
+            referrals.record_clicks(session, self.settings, [
+                referrals.NewClick(links[c.link_id], c.visitor, c.outlet, c.ip, c.user_agent, c.at)
+                for c in batch if c.link_id in links
+            ])  # fmt: skip
 
     def close(self) -> None:
         self._stop.set()

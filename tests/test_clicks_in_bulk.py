@@ -1,0 +1,63 @@
+"""The web store writes clicks in batches: a batch must decide exactly what the same clicks one by one would."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from weishang_core import identities, referrals
+from weishang_core.models import Binding, Click, utcnow
+
+click = st.tuples(st.sampled_from(["v1", "v2", "v3"]), st.integers(0, 2), st.integers(0, 90))  # who, link, +seconds
+
+
+def outcome(session) -> tuple[list[tuple[str, int, bool]], dict[str, tuple[int, int | None]]]:
+    clicks = [(c.visitor_id, c.link_id, c.counted) for c in session.scalars(select(Click).order_by(Click.id))]
+    bindings = {b.visitor_id: (b.referrer_id, b.click_id is not None) for b in session.scalars(select(Binding))}
+    return clicks, bindings
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    plan=st.lists(click, min_size=1, max_size=25),
+    rule=st.sampled_from(["last-click", "first-click"]),
+    protection=st.sampled_from([0, 1]),
+)
+def test_a_batch_counts_and_binds_like_one_click_at_a_time(services, plan, rule, protection) -> None:
+    rules = dataclasses.replace(services.settings, attribution_rule=rule, protection_days=protection)
+    start = utcnow()
+    results = []
+    for bulk in (False, True):
+        session = services.maker()
+        try:
+            qin = identities.get_or_create(session, "勤妹子")
+            fang = identities.get_or_create(session, "阿芳")
+            qin.is_reseller = fang.is_reseller = True
+            links = [referrals.create_link(session, qin), referrals.create_link(session, fang)]
+            links.append(links[0])  # two clicks' worth on 勤妹子's link
+            at, made = start, []
+            for visitor, which, gap in plan:
+                at = at + timedelta(seconds=gap)
+                made.append(referrals.NewClick(links[which], visitor, "weibo", None, None, at))
+            if bulk:
+                referrals.record_clicks(session, rules, made)
+            else:
+                for c in made:
+                    referrals.record_click(session, rules, c.link, c.visitor_id, c.outlet, now=c.at)
+            clicks, bindings = outcome(session)
+            names = {link.id: n for n, link in enumerate(links[:2])}
+            people = {qin.id: "qin", fang.id: "fang"}
+            results.append(
+                (
+                    [(v, names[link], counted) for v, link, counted in clicks],
+                    {v: (people[r], has) for v, (r, has) in bindings.items()},
+                )  # fmt: skip
+            )
+        finally:
+            session.rollback()
+            session.close()
+    assert results[0] == results[1]
