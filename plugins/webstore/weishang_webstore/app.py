@@ -15,11 +15,14 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +35,7 @@ from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
 from weishang_webstore.clicks import ClickBuffer, PendingClick
 from weishang_webstore.console import add_console
+from weishang_webstore.nul_guard import RefuseNul
 from weishang_webstore.signing import Signer, store_secret
 
 VISITOR = "ws_visitor"
@@ -114,16 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"store": settings.store_url, **context}, status_code=status)
 
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next: Any) -> Response:
-        """NUL characters are never meaningful here and PostgreSQL cannot store them: refuse them early."""
-        body = await request.body()
-        target = request.url.path + "?" + request.url.query
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            body = text_parts(body)  # an uploaded photo may hold any byte; the text fields may not
-        if "%00" in target or "\x00" in target or b"\x00" in body or b"\\u0000" in body.lower():
-            return JSONResponse({"error": "request: NUL characters are not allowed"}, 400)
-        return await call_next(request)
+    app.add_middleware(RefuseNul)
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
@@ -131,6 +126,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", ""):
             return JSONResponse({"error": str(exc)}, status)
         return page(request, "error.html", status, message=str(exc))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_away(request: Request, exc: Exception) -> JSONResponse:
+        """The database is restarting or out of connections: say so, and when to try again; never a 500."""
+        logging.getLogger("weishang.webstore").warning("database unavailable: %s", type(exc).__name__)
+        return JSONResponse({"error": "database: unavailable for a moment; try again"}, 503, {"Retry-After": "2"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -143,12 +146,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.get("/healthz")
-    def healthz(session: DB) -> dict[str, str]:
-        session.execute(select(1))
+    def healthz() -> dict[str, str]:
+        with maker() as session:  # not the DB dependency: see `read` below
+            session.execute(select(1))
         return {"status": "ok"}
 
     @app.get("/", response_class=HTMLResponse)
-    def home(request: Request, session: DB, via: str | None = None) -> HTMLResponse:
+    def home(request: Request, via: str | None = None) -> HTMLResponse:
+        with maker.begin() as session:  # its own session, not the DB dependency: see product_page
+            return home_in(request, session, via)
+
+    def home_in(request: Request, session: Session, via: str | None) -> HTMLResponse:
         link = referrals.find_link(session, via) if via and len(via) <= 32 else None
         recommender = session.get(Identity, link.reseller_id) if link else None
         products = listing.list_products(session)
@@ -173,11 +181,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return targets[code]
 
     @app.get("/r/{code}")
-    def landing(code: str, request: Request, utm_source: str | None = None) -> RedirectResponse:
-        """Send the visitor to the product (or the store) at once; the click is written in the next batch."""
-        sign = cached_signer()
+    async def landing(code: str, request: Request, utm_source: str | None = None) -> RedirectResponse:
+        """Send the visitor to the product (or the store) at once; the click is written in the next batch.
+
+        On the event loop, with no thread hop: a known code and the signing key are answered from memory;
+        only the first sight of a code (or of the key) asks the database, in a worker thread.
+        """
+        sign = cached_signer() if secret else await run_in_threadpool(cached_signer)
         visitor = sign.unsign("visitor", request.cookies.get(VISITOR), YEAR) or secrets.token_urlsafe(16)
-        found = landing_target(code)
+        found = targets[code] if code in targets else await run_in_threadpool(landing_target, code)
         target = "/"
         if found is not None:
             link_id, target = found
@@ -189,7 +201,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     @app.get("/p/{sku}", response_class=HTMLResponse)
-    def product_page(sku: str, request: Request, session: DB, via: str | None = None) -> Response:
+    def product_page(sku: str, request: Request, via: str | None = None) -> Response:
+        """Where a viral link lands. Its own short session, not the DB dependency: under a burst that
+        dependency's connections came back only after the response was sent, the pool ran dry and
+        the server stalled (bench/viral_landing.py at 256 connections)."""
+        with maker.begin() as session:
+            return product_page_in(sku, request, session, via)
+
+    def product_page_in(sku: str, request: Request, session: Session, via: str | None) -> Response:
         product = listing.listed_product(session, sku)
         if product is None:
             raise NotFound(f"sku: no product {sku!r} in this store")
@@ -507,15 +526,6 @@ class Forbidden(Exception):
 
 class Unauthorized(Exception):
     """Not signed in: 401."""
-
-
-def text_parts(body: bytes) -> bytes:
-    """The multipart body without its file parts (those whose headers name a filename)."""
-    boundary = body.split(b"\r\n", 1)[0]
-    if not boundary.startswith(b"--"):
-        return body
-    parts = body.split(boundary)
-    return b"".join(p for p in parts if b"filename=" not in p.split(b"\r\n\r\n", 1)[0])
 
 
 def jsonable(errors: Any) -> Any:
