@@ -76,14 +76,23 @@ def test_update_changes_only_what_is_given(store) -> None:
 
 
 def test_images_are_checked_and_kept_in_the_home_folder(store, tmp_path: Path) -> None:
+    from PIL import Image
+
     png = tmp_path / "kiwi.png"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    Image.new("RGB", (40, 30), (110, 170, 60)).save(png)
     store("product", "add", *KIWI, "--image", str(png))
     [name] = store.json("product", "show", "KIWI-RED-5KG")["images"]
     assert (store.home / "media" / name).read_bytes() == png.read_bytes()
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     assert "not a JPEG, PNG" in store.fails("product", "update", "KIWI-RED-5KG", "--image", str(text))
+    corrupt = tmp_path / "cut.png"
+    corrupt.write_bytes(png.read_bytes()[:60])  # a right header, then nothing
+    assert "not a readable image" in store.fails("product", "update", "KIWI-RED-5KG", "--image", str(corrupt))
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png.read_bytes() + b"\0" * (21 * 1024 * 1024))
+    assert "larger than 20 MB" in store.fails("product", "update", "KIWI-RED-5KG", "--image", str(huge))
+    assert store.json("product", "show", "KIWI-RED-5KG")["images"] == [name]  # nothing changed
 
 
 def test_csv_import_is_all_or_nothing(store, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from weishang_core import identities
 from weishang_core.commission_rules import format_rule, parse_rule
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
+from weishang_core.images import check_readable
 from weishang_core.models import Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
 
@@ -85,6 +86,10 @@ def store_image(settings: Settings, path: str) -> str:
     kind = image_kind(data)
     if kind is None:
         raise UserError(f"image: {path!r} is not a JPEG, PNG, GIF or WebP image")
+    try:
+        check_readable(data)
+    except ValueError as exc:
+        raise UserError(f"image: {path!r}: {exc}") from None
     name = f"{hashlib.sha256(data).hexdigest()[:20]}.{'jpg' if kind == 'jpeg' else kind}"
     target = settings.home / "media" / name
     if not target.exists():

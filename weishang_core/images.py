@@ -28,22 +28,31 @@ def fit_for_upload(path: str | Path, max_bytes: int, formats: tuple[str, ...] = 
 MAX_SIDE = 1600
 
 
+def check_readable(data: bytes) -> None:
+    """Raise ``ValueError`` unless the bytes decode as a whole image (a right header is not enough)."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > 60_000_000:
+                raise ValueError(f"{image.width}×{image.height} pixels is too large a picture")
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"not a readable image ({exc.__class__.__name__})") from None
+
+
 def normalise_photo(data: bytes, max_side: int = MAX_SIDE) -> bytes:
     """A phone photo made fit for every outlet: upright (EXIF), at most ``max_side`` pixels, JPEG.
 
     Raises ``ValueError`` naming the problem when the bytes are not a readable image.
     """
-    from PIL import ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()  # catches truncated and corrupt files before decoding them
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > 60_000_000:
-                raise ValueError(f"{image.width}×{image.height} pixels is too large a picture")
-            picture = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"not a readable image ({exc.__class__.__name__})") from None
+    check_readable(data)  # truncated, corrupt or absurdly large pictures are refused before any work
+    with Image.open(io.BytesIO(data)) as image:
+        picture = ImageOps.exif_transpose(image).convert("RGB")
     picture.thumbnail((max_side, max_side))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=85, optimize=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError
 
 from weishang_core import __version__
 from weishang_core.cli.context import AppContext
@@ -33,10 +33,10 @@ class WeishangGroup(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError, TimeoutError) as exc:
             app = ctx.find_object(AppContext)
             where = _safe_url(app.settings.database_url) if app else "the database"
-            first = str(exc.orig or exc).strip().splitlines()[0]
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise click.ClickException(f"database {where}: {first}") from None
 
 
