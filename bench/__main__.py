@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import deep_chains, one_click, viral_landing
+from bench import deep_chains, fan_out, one_click, orders, viral_landing
 
-BENCHMARKS = {"one_click": one_click.run, "deep_chains": deep_chains.run, "viral_landing": viral_landing.run}
+BENCHMARKS = {
+    "one_click": one_click.run,
+    "deep_chains": deep_chains.run,
+    "viral_landing": viral_landing.run,
+    "fan_out": fan_out.run,
+    "orders": orders.run,
+}
 
 
 def main(argv: list[str]) -> int:

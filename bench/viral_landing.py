@@ -28,6 +28,7 @@ from weishang_core.models import Click
 
 PG = os.environ.get("WEISHANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 SECONDS = 5
+CONNECTIONS = (64, 256)
 
 
 def _wrk(url: str, connections: int) -> dict[str, float]:
@@ -80,7 +81,7 @@ def run() -> None:
             except requests.ConnectionError:
                 time.sleep(0.2)
         sent = 0
-        for connections in (64, 256):
+        for connections in CONNECTIONS:
             health = _wrk(f"{base}/healthz", connections)
             landing = _wrk(f"{base}/r/{code}", connections)
             sent += landing["requests"]
@@ -101,7 +102,13 @@ def run() -> None:
         print(f"viral_landing: the server drained its click buffers in {time.perf_counter() - stopping:.1f} s")
         with maker() as session:
             recorded = session.scalar(select(func.count()).select_from(Click))
-        print(f"viral_landing: clicks recorded {recorded} of {sent} requests sent (every request is a new visitor)")
+            counted = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
+        in_flight = sum(CONNECTIONS)  # wrk counts completed requests only; at most one per connection was open
+        print(
+            f"viral_landing: clicks recorded {recorded} ({counted} counted, {recorded - counted} repeats in a burst) "
+            f"for {sent} requests wrk completed; {recorded - sent} more were answered while wrk stopped "
+            f"(at most {in_flight} can be): {'none lost' if 0 <= recorded - sent <= in_flight else 'MISMATCH'}"
+        )
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGKILL)

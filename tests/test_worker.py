@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.channel_kit import registered
-from tests.fixtures import Services
+from tests.fixtures import Services, take_database_away
 from weishang_core import accounts, catalog, distribution
 from weishang_core.catalog import ProductInput
 from weishang_core.models import OutletAccount, Post
@@ -221,5 +221,19 @@ def test_redis_losing_every_queued_task_mid_run_loses_nothing(fanout, redis_url:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()  # every queued task is gone, as after a restart of a Redis that saves nothing
     client.client_kill_filter(_type="normal", skipme=True)  # and every connection drops
+    wait_until(services, lambda c: c.get("published", 0) == POSTS)
+    assert_exactly_once(services, emulator)
+
+
+def test_the_database_going_away_mid_run_loses_and_duplicates_nothing(fanout, pg_url: str) -> None:
+    """PostgreSQL restarts while the workers publish: they reconnect, and every post still ends exactly once."""
+    services, emulator, env, start_worker = fanout
+    emulator.latency = 0.05
+    distribute(env)
+    start_worker("--beat")
+    start_worker()
+    wait_until(services, lambda c: c.get("published", 0) >= 30)
+    take_database_away(pg_url, 3.0)
+    assert counts(services).get("published", 0) < POSTS, "the outage came too late to prove anything"
     wait_until(services, lambda c: c.get("published", 0) == POSTS)
     assert_exactly_once(services, emulator)

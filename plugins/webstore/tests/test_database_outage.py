@@ -14,28 +14,14 @@ import uuid
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from test_live_store import free_port, serving
 
-from tests.fixtures import Weishang
+from tests.fixtures import Weishang, take_database_away
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import LedgerEntry, Order
 
 BUYERS, ORDERS_EACH = 4, 20
-
-
-def outage(url: str, seconds: float) -> None:
-    """Kill every connection to the database at URL and refuse new ones for SECONDS."""
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-        connection.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
-        )
-        time.sleep(seconds)
-        connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
-    admin.dispose()
 
 
 def place_until_done(base: str, ref: str, keys: list[str], answers: list[int], seen_503: list[int]) -> None:
@@ -75,7 +61,7 @@ def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp
         for buyer in buyers:
             buyer.start()
         time.sleep(0.5)
-        outage(pg_url, 2.0)
+        take_database_away(pg_url, 2.0)
         for buyer in buyers:
             buyer.join(timeout=120)
         assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}  # back by itself
@@ -89,7 +75,7 @@ def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp
 
     # The seller marks them paid from the CLI while the database goes away again.
     refused: list[str] = []
-    trouble = threading.Timer(1.0, outage, args=(pg_url, 2.0))
+    trouble = threading.Timer(1.0, take_database_away, args=(pg_url, 2.0))
     trouble.start()
     for order_id in sorted(answers):
         for _ in range(200):

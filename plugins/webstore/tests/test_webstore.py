@@ -164,6 +164,8 @@ def test_a_reseller_reads_only_their_own_page(shop) -> None:
     fang.get(store("store", "magic-link", "阿芳").stdout.strip().removeprefix("http://127.0.0.1:8000"))
     data = fang.get("/api/me").json()
     assert data["name"] == "阿芳" and data["commissions"] == [] and data["downline"] == 0
+    [theirs] = [p["id"] for p in store.json("posts") if p["poster"] == "勤妹子"]
+    assert fang.get(f"/api/me/posts?ids={theirs}").json() == []  # another reseller's posts are not hers to watch
     assert fang.get("/signin?t=1.1700000000.forged", follow_redirects=False).status_code == 403
 
 

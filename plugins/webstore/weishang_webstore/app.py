@@ -84,10 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="weishang web store", version="0.1.0", lifespan=lifespan)
 
     def db() -> Iterator[Session]:
+        """One transaction per request. Its scope is the endpoint ("function"): FastAPI's default runs the
+        commit after the response is sent, so a 201 could reach the buyer for an order whose commit then
+        failed (tests/test_database_outage.py caught one)."""
         with maker.begin() as session:
             yield session
 
-    DB = Annotated[Session, Depends(db)]
+    DB = Annotated[Session, Depends(db, scope="function")]  # committed before the answer, never after
 
     secret: list[bytes] = []  # the store's signing key, read once per process
 

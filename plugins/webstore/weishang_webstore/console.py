@@ -70,7 +70,7 @@ def add_console(
         with maker.begin() as session:
             yield session
 
-    DB = Annotated[Session, Depends(db)]
+    DB = Annotated[Session, Depends(db, scope="function")]  # committed before the answer, never after
 
     async def who(request: Request, session: DB) -> Who:
         """GETs need a session; every other method also needs the form's CSRF token."""
