@@ -58,8 +58,7 @@ def run() -> None:
                        LedgerEntry.available_at, LedgerEntry.created_at))]  # fmt: skip
         raw = create_engine(url)
         with raw.begin() as connection:
-            connection.execute(text("CREATE TABLE raw_ledger (LIKE ledger_entries INCLUDING DEFAULTS)"))
-            connection.execute(text("ALTER TABLE raw_ledger ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY"))
+            connection.execute(text("CREATE TABLE raw_ledger (LIKE ledger_entries INCLUDING ALL)"))
         started = time.perf_counter()
         with raw.begin() as connection:
             connection.execute(
