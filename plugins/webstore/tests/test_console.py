@@ -340,3 +340,19 @@ def test_an_exchange_is_confirmed_first_and_moves_no_money(shop) -> None:
     assert store.json("product", "show", "KIWI")["stock"] == 47 and store.json("commissions") == before
     too_many = seller.post("/console/orders/1/exchange", data={"csrf": csrf_of(done.text), "qty": "5"})
     assert too_many.status_code == 400 and "can still be exchanged" in too_many.text
+
+
+def test_an_outlet_is_connected_and_checked_from_the_console(shop) -> None:
+    store, app = shop
+    seller = signed_in(store, app)
+    form = seller.get("/console/outlets/new?channel=wechat-share").text
+    saved = seller.post("/console/outlets/new", data={"csrf": csrf_of(form), "channel": "wechat-share",
+                                                      "name": "laoli-groups", "daily_cap": "3"})  # fmt: skip
+    assert "laoli-groups connected" in saved.text
+    [account] = [a for a in store.json("account", "list") if a["name"] == "laoli-groups"]
+    assert (account["channel"], account["daily_cap"], account["owner"]) == ("wechat-share", 3, "老李")
+    checked = seller.post("/console/outlets/laoli-groups/check", data={"csrf": csrf_of(saved.text)})
+    assert "laoli-groups: ok" in checked.text
+    bad = seller.post("/console/outlets/new", data={"csrf": csrf_of(checked.text), "channel": "wechat-share",
+                                                    "name": "laoli-groups", "daily_cap": "3"})  # fmt: skip
+    assert bad.status_code == 400 and "already exists" in unescape(bad.text)
