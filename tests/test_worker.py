@@ -237,3 +237,24 @@ def test_the_database_going_away_mid_run_loses_and_duplicates_nothing(fanout, pg
     assert counts(services).get("published", 0) < POSTS, "the outage came too late to prove anything"
     wait_until(services, lambda c: c.get("published", 0) == POSTS)
     assert_exactly_once(services, emulator)
+
+
+def test_every_kind_of_outlet_fault_ends_each_post_once_or_failed_for_a_reason(fanout) -> None:
+    """30% transient errors, plus dropped replies, quotas and permanent refusals, in one run."""
+    services, emulator, env, start_worker = fanout
+    emulator.inject("drop_reply", 25)  # these go first: the post is made, the reply is lost
+    emulator.inject("rate_limited", 15)
+    emulator.inject("permanent", 5)
+    distribute(env)
+    start_worker("--beat")
+    start_worker()
+    wait_until(services, lambda c: c.get("published", 0) + c.get("failed", 0) == POSTS)
+    per_key = collections.Counter(post["key"] for post in emulator.posts)
+    assert max(per_key.values()) == 1, [key for key, n in per_key.items() if n > 1]
+    with services.maker() as session:
+        rows = session.execute(select(Post.idempotency_key, Post.status, Post.reason)).all()
+    published = {key for key, status, _ in rows if status == "published"}
+    failed = [(key, reason) for key, status, reason in rows if status == "failed"]
+    assert published == set(per_key)  # published here exactly when it is on the outlet
+    assert 1 <= len(failed) <= 5 and all("rejected" in (reason or "") for _, reason in failed)
+    assert not {key for key, _ in failed} & set(per_key)  # a failed post is not on the outlet

@@ -241,10 +241,22 @@ def preview(
     return shown
 
 
-def _last_outcome(session: Session, post: Post) -> str | None:
-    return session.scalar(
-        select(PostAttempt.outcome).where(PostAttempt.post_id == post.id).order_by(PostAttempt.id.desc()).limit(1)
+def _may_have_gone_out(session: Session, post: Post) -> bool:
+    """Whether any earlier attempt ended without a known outcome (a dropped reply, a killed worker).
+
+    Any since the seller last resolved the post by hand, not only the last: after a dropped reply, a
+    lookup that itself failed (a quota, a 503) must not make the next attempt forget that the post may
+    already be on the outlet.
+    """
+    resolved = select(func.coalesce(func.max(PostAttempt.id), 0)).where(
+        PostAttempt.post_id == post.id, PostAttempt.outcome == "resolved"
     )
+    doubtful = select(PostAttempt.id).where(
+        PostAttempt.post_id == post.id,
+        PostAttempt.outcome.in_(("started", "unknown")),
+        PostAttempt.id > resolved.scalar_subquery(),
+    )
+    return session.scalar(doubtful.limit(1)) is not None
 
 
 def _next_hourly_slot(session: Session, channel: Channel, post: Post, now: datetime) -> datetime | None:
@@ -291,7 +303,7 @@ def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> floa
         account = session.get_one(OutletAccount, post.account_id)
         channel = get_channels().get(account.channel)
         polling = post.status == "publishing" and post.external_id is not None
-        look_first = not polling and _last_outcome(session, post) in ("started", "unknown")
+        look_first = not polling and _may_have_gone_out(session, post)
         if not polling:
             reason, payload = _refusal(session, settings, post, channel, account, post.id)
             if reason and not look_first:
@@ -357,7 +369,10 @@ def _call(
     if look_first:
         if not channel.supports_lookup:
             return None
-        found = channel.lookup(view, key)
+        try:
+            found = channel.lookup(view, key)
+        except PermanentError as exc:  # the lookup failed, not the post: it may still be out there
+            raise UnknownOutcome(f"could not look up the earlier attempt: {exc}") from exc
         if found is not None:
             return found
     try:
@@ -425,6 +440,13 @@ def _record(
             post.lease_until = now + timedelta(seconds=delay or 5)
             return delay
         if attempts >= max_attempts():
+            if _may_have_gone_out(session, post):  # failed would be a guess: it may be published
+                post.status = "unconfirmed"
+                post.reason = (
+                    f"gave up after {attempts} attempts ({detail}) and an earlier one may have gone out: check the "
+                    f"outlet and run `weishang posts resolve {post.id} --published URL` or `--retry`"
+                )
+                return None
             return _fail(session, post, channel_name, f"gave up after {attempts} attempts: {detail}", now)
         post.status, post.reason = "queued", f"retrying: {detail}"
         post.next_attempt_at = now + timedelta(seconds=delay or 1)
