@@ -53,3 +53,17 @@ def test_demo_tells_the_story_without_printing_secrets(weishang) -> None:
     again = weishang("demo", "--fresh")
     assert "老李 opens his store" in again.stdout
     assert [p["sku"] for p in weishang.json("product", "list")][:2] == ["KIWI-RED-5KG", "HONEY-RAW-500G"]
+
+
+def test_the_demo_runs_on_a_plain_install_without_the_test_tools(tmp_path) -> None:
+    """`./scripts/demo` installs weishang without pytest; the demo's emulators must not need it."""
+    import os
+    import subprocess
+    import sys
+
+    script = "import sys; sys.modules['pytest'] = None; from weishang_core.cli import main; main()"
+    env = {**os.environ, "WEISHANG_HOME": str(tmp_path / "home"), "WEISHANG_BROKER_URL": ""}
+    env.pop("WEISHANG_DATABASE_URL", None)
+    run = subprocess.run([sys.executable, "-c", script, "demo"], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "The store is ready" in run.stdout
