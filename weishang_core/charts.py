@@ -27,17 +27,28 @@ def _shown(stage: str, value: int) -> str:
     return format_yuan(value) if stage in ("revenue", "commissions") else str(value)
 
 
-def funnel_svg(title: str, funnels: list[Funnel], chart_id: str = "funnel") -> str:
+def _open(chart_id: str, label: str, height: int, y: int | None) -> str:
+    """A chart's root element: as wide as its container on a page, or placed at Y in a larger document."""
+    size = 'width="100%"' if y is None else f'y="{y}" width="{WIDTH}" height="{height}"'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" {size} '
+        f'role="img" aria-label="{escape(label)}" font-family="sans-serif" font-size="13">'
+    )
+
+
+def funnel_height(rows: int) -> int:
+    return 30 + (24 + ROW * len(STAGES)) * max(1, rows)
+
+
+def funnel_svg(title: str, funnels: list[Funnel], chart_id: str = "funnel", y: int | None = None) -> str:
     """One block per outlet (or reseller): its five stages as bars, each stage scaled to its largest value.
 
     Narrow on purpose (360 units, 13-unit text): a phone shows it at about its natural size.
     """
     block = 24 + ROW * len(STAGES)
-    height = 30 + block * max(1, len(funnels))
     peak = {stage: max([getattr(f, stage) for f in funnels] + [1]) for stage in STAGES}
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="13">',
+        _open(chart_id, title, funnel_height(len(funnels)), y),
         f'<text x="0" y="16" font-size="15" font-weight="bold">{escape(title)}</text>',
     ]
     if not funnels:
@@ -76,13 +87,15 @@ def _layout(nodes: list[TreeNode]) -> list[tuple[TreeNode, int, int | None]]:
     return rows
 
 
-def tree_svg(nodes: list[TreeNode], chart_id: str = "tree") -> str:
+def tree_height(nodes: list[TreeNode]) -> int:
+    return 34 + 24 * max(1, len(_layout(nodes)))
+
+
+def tree_svg(nodes: list[TreeNode], chart_id: str = "tree", y: int | None = None) -> str:
     """The referral tree, indented by level with elbow lines from sponsor to recruit."""
     rows = _layout(nodes)
-    height = 34 + 24 * max(1, len(rows))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="referral tree" font-family="sans-serif" font-size="13">',
+        _open(chart_id, "referral tree", tree_height(nodes), y),
         '<text x="0" y="16" font-size="15" font-weight="bold">推薦關係 · Who brought whom</text>',
     ]
     for index, (node, depth, parent) in enumerate(rows):
@@ -99,18 +112,15 @@ def tree_svg(nodes: list[TreeNode], chart_id: str = "tree") -> str:
 
 def report_svg(report: Report) -> str:
     """The whole report as one SVG document (``weishang report --svg FILE``): both funnels and the tree."""
-    charts = [
-        funnel_svg(f"渠道 · Outlets, last {report.days} days", [*report.outlets, report.total], "outlets"),
-        funnel_svg(f"分銷商 · Resellers, last {report.days} days", report.resellers, "resellers"),
-        tree_svg(report.tree),
+    outlets, resellers = [*report.outlets, report.total], report.resellers
+    top_resellers = funnel_height(len(outlets)) + 16
+    top_tree = top_resellers + funnel_height(len(resellers)) + 16
+    y = top_tree + tree_height(report.tree) + 16
+    placed = [
+        funnel_svg(f"渠道 · Outlets, last {report.days} days", outlets, "outlets", y=0),
+        funnel_svg(f"分銷商 · Resellers, last {report.days} days", resellers, "resellers", y=top_resellers),
+        tree_svg(report.tree, y=top_tree),
     ]
-    y, placed = 0, []
-    for chart in charts:
-        height = int(chart.split('viewBox="0 0 ', 1)[1].split('"', 1)[0].split()[1])
-        placed.append(
-            chart.replace("<svg ", f'<svg y="{y}" height="{height}" ', 1).replace('width="100%"', f'width="{WIDTH}"', 1)
-        )
-        y += height + 16
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {y}" width="{WIDTH}" height="{y}">\n'
         + '<rect width="100%" height="100%" fill="#fff"/>\n'

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
 
 from weishang_core import (
     accounts,
@@ -72,13 +73,18 @@ def add_console(
 
     DB = Annotated[Session, Depends(db, scope="function")]  # committed before the answer, never after
 
-    async def who(request: Request, session: DB) -> Who:
+    async def form_of(request: Request) -> FormData:
+        """The posted form, read on the event loop (Starlette keeps it for the endpoint's own fields)."""
+        return await request.form() if request.method != "GET" else FormData()
+
+    Posted = Annotated[FormData, Depends(form_of)]
+
+    def who(request: Request, session: DB, form: Posted) -> Who:
         """GETs need a session; every other method also needs the form's CSRF token."""
         sign = signer(session)
         cookie = request.cookies.get(COOKIE)
         person, csrf = console_auth.current(session, sign, cookie)
         if request.method != "GET":
-            form = await request.form()
             sent = form.get("csrf") or request.headers.get("x-csrf-token")
             if not console_auth.check_csrf(sign, cookie, sent if isinstance(sent, str) else None):
                 raise CsrfRefused("csrf: the form is stale or was not sent from this console; reload the page")
@@ -165,16 +171,17 @@ def add_console(
     def new_product(request: Request, me: Me) -> HTMLResponse:
         return product_form(request, me, None)
 
-    async def photo_names(photo: UploadFile | None) -> list[str] | None:
+    def photo_names(photo: UploadFile | None) -> list[str] | None:
         if photo is None or not photo.filename:
             return None
-        data = await photo.read(catalog.MAX_UPLOAD_BYTES + 1)
+        data = photo.file.read(catalog.MAX_UPLOAD_BYTES + 1)
         return [catalog.store_photo(settings, data, photo.filename)]
 
     @router.post("/products/new")
-    async def create_product(
+    def create_product(
         request: Request,
         me: Me,
+        form: Posted,
         sku: Annotated[str, Form(max_length=64)],
         title: Annotated[str, Form(max_length=200)],
         price: Annotated[str, Form(max_length=20)],
@@ -184,7 +191,7 @@ def add_console(
         photo: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
         try:
-            images = await photo_names(photo)
+            images = photo_names(photo)
             with maker.begin() as session:
                 product = catalog.add(
                     session,
@@ -195,7 +202,7 @@ def add_console(
                 product.images = images or []
                 made = product.sku
         except UserError as exc:
-            return product_form(request, me, None, 400, error=str(exc), given=await request.form())
+            return product_form(request, me, None, 400, error=str(exc), given=form)
         return back(f"/console/products/{made}", f"{made} added")
 
     @router.get("/products/{sku}", response_class=HTMLResponse)
@@ -203,7 +210,7 @@ def add_console(
         return product_form(request, me, catalog.get(session, sku))
 
     @router.post("/products/{sku}")
-    async def save_product(
+    def save_product(
         sku: str,
         request: Request,
         me: Me,
@@ -215,7 +222,7 @@ def add_console(
         photo: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
         try:
-            images = await photo_names(photo)
+            images = photo_names(photo)
             with maker.begin() as session:
                 product = catalog.update(
                     session, settings, sku, catalog.ProductInput(title, price, stock, description, None, commission)
@@ -269,18 +276,15 @@ def add_console(
     # -- outlets ----------------------------------------------------------------------------------------
     @router.get("/outlets", response_class=HTMLResponse)
     def outlets(request: Request, session: DB, me: Me) -> HTMLResponse:
-        day = local_day(utcnow(), settings.tz)
-        today = dict(
-            session.execute(
-                select(Post.account_id, func.count())
-                .where(Post.local_day == day, Post.status.in_(distribution.ACTIVE))
-                .group_by(Post.account_id)
-            ).all()
-        )
-        shown = [{**accounts.as_dict(a), "today": today.get(a.id, 0), "oauth": get_channels()[a.channel].uses_oauth
-                  if a.channel in get_channels() else False} for a in accounts.list_all(session)]  # fmt: skip
-        return view(request, "console/outlets.html", me, outlets=shown, channels=sorted(get_channels().values(),
-                    key=lambda c: c.name))  # fmt: skip
+        today = distribution.posts_today(session, local_day(utcnow(), settings.tz))
+        installed = get_channels()
+        shown = [
+            {**accounts.as_dict(a), "today": today.get(a.id, 0), "oauth": a.channel in installed
+             and installed[a.channel].uses_oauth}
+            for a in accounts.list_all(session)
+        ]  # fmt: skip
+        channels = sorted(installed.values(), key=lambda c: c.name)
+        return view(request, "console/outlets.html", me, outlets=shown, channels=channels)
 
     @router.get("/outlets/new", response_class=HTMLResponse)
     def new_outlet(request: Request, me: Me, channel: str) -> HTMLResponse:
@@ -289,8 +293,7 @@ def add_console(
         )
 
     @router.post("/outlets/new")
-    async def create_outlet(request: Request, me: Me) -> Response:
-        form = await request.form()
+    def create_outlet(me: Me, form: Posted) -> Response:
         channel = get_channel(str(form.get("channel", "")))
         options = {o.name: str(form.get(f"opt_{o.name}", "")).strip() for o in channel.options}
         try:
