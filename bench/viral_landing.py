@@ -105,7 +105,8 @@ def run() -> None:
             counted = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
         in_flight = sum(CONNECTIONS)  # wrk counts completed requests only; at most one per connection was open
         print(
-            f"viral_landing: clicks recorded {recorded} ({counted} counted, {recorded - counted} repeats in a burst) "
+            f"viral_landing: clicks recorded {recorded} ({counted} counted, {recorded - counted} repeats by one "
+            "visitor or address within a minute) "
             f"for {sent} requests wrk completed; {recorded - sent} more were answered while wrk stopped "
             f"(at most {in_flight} can be): {'none lost' if 0 <= recorded - sent <= in_flight else 'MISMATCH'}"
         )

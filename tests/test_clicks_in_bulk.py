@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -12,11 +13,23 @@ from sqlalchemy import select
 from weishang_core import identities, referrals
 from weishang_core.models import Binding, Click, utcnow
 
-click = st.tuples(st.sampled_from(["v1", "v2", "v3"]), st.integers(0, 2), st.integers(0, 90))  # who, link, +seconds
+# who, on which link, how many seconds after the previous click, from which address (None: unknown)
+click = st.tuples(
+    st.sampled_from(["v1", "v2", "v3"]),
+    st.integers(0, 2),
+    st.integers(0, 90),
+    st.sampled_from(["10.0.0.1", "10.0.0.2", None]),
+)
 
 
 def outcome(session) -> tuple[list[tuple[str, int, bool]], dict[str, tuple[int, int | None]]]:
     clicks = [(c.visitor_id, c.link_id, c.counted) for c in session.scalars(select(Click).order_by(Click.id))]
+    counted_at: dict[tuple, list] = {}
+    for c in session.scalars(select(Click).where(Click.counted.is_(True), Click.ip_hash.is_not(None))):
+        counted_at.setdefault((c.link_id, c.ip_hash), []).append(c.created_at)
+    for times in counted_at.values():  # click spam: one address counts at most once per window on a link
+        times.sort()
+        assert all(b - a >= timedelta(seconds=referrals.BURST_SECONDS) for a, b in itertools.pairwise(times))
     bindings = {b.visitor_id: (b.referrer_id, b.click_id is not None) for b in session.scalars(select(Binding))}
     return clicks, bindings
 
@@ -40,14 +53,14 @@ def test_a_batch_counts_and_binds_like_one_click_at_a_time(services, plan, rule,
             links = [referrals.create_link(session, qin), referrals.create_link(session, fang)]
             links.append(links[0])  # two clicks' worth on 勤妹子's link
             at, made = start, []
-            for visitor, which, gap in plan:
+            for visitor, which, gap, ip in plan:
                 at = at + timedelta(seconds=gap)
-                made.append(referrals.NewClick(links[which], visitor, "weibo", None, None, at))
+                made.append(referrals.NewClick(links[which], visitor, "weibo", ip, "WeChat/8.0", at))
             if bulk:
                 referrals.record_clicks(session, rules, made)
             else:
                 for c in made:
-                    referrals.record_click(session, rules, c.link, c.visitor_id, c.outlet, now=c.at)
+                    referrals.record_click(session, rules, c.link, c.visitor_id, c.outlet, c.ip, c.user_agent, c.at)
             clicks, bindings = outcome(session)
             names = {link.id: n for n, link in enumerate(links[:2])}
             people = {qin.id: "qin", fang.id: "fang"}

@@ -180,14 +180,17 @@ class PostAttempt(Base):
 
 class Click(Base):
     __tablename__ = "clicks"
-    __table_args__ = (Index("ix_clicks_visitor_created", "visitor_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_clicks_visitor_created", "visitor_id", "created_at"),
+        Index("ix_clicks_ip_created", "ip_hash", "created_at"),
+    )
     id: Mapped[intpk]
     link_id: Mapped[int] = mapped_column(ForeignKey("referral_links.id"), index=True)
     visitor_id: Mapped[str] = mapped_column(String(64))
     outlet: Mapped[str | None] = mapped_column(String(64))
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     ua_hash: Mapped[str | None] = mapped_column(String(64))
-    counted: Mapped[bool] = mapped_column(default=True)  # False for a repeat within the burst window
+    counted: Mapped[bool] = mapped_column(default=True)  # False for a repeat (same visitor or address) in the window
     created_at: Mapped[created]
 
 

@@ -106,9 +106,12 @@ def record_click(
 def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) -> list[int]:
     """Store many clicks in a few statements (the web store's batches); their ids, in order.
 
-    The rules are the single click's: a repeat by the same visitor on the same link within
-    ``BURST_SECONDS`` of their last counted click is stored but not counted, and each counted click
-    applies the attribution rule to the visitor's binding, in the order the clicks happened. Clicks with
+    The rules are the single click's, applied in the order the clicks happened. A repeat by the same
+    visitor on the same link within ``BURST_SECONDS`` of their last counted click is stored but not
+    counted and does not touch attribution. A click from an address (IP and user agent) that already
+    had a counted click on the link within the window is click spam: stored, not counted, so it moves
+    no figure; it still binds its visitor, because the visitor cookie, not the address, is what
+    attributes a buyer, and several real phones share one address behind a carrier's NAT. Clicks with
     no valid visitor id are skipped (the web store always makes one).
     """
     clicks = sorted((c for c in clicks if c.visitor_id and len(c.visitor_id) <= 64), key=lambda c: c.at or utcnow())
@@ -125,13 +128,20 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
             .group_by(Click.visitor_id, Click.link_id)
         ):
             last_counted[(visitor, link_id)] = at
-    rows = []
+    from_address = _last_counted_by_address(session, sorted({h for c in clicks if (h := fingerprint(c.ip))}), since)
+    rows, fresh_visits = [], []
     for click in clicks:
         at = click.at or utcnow()
         previous = last_counted.get((click.visitor_id, click.link.id))
-        counted = previous is None or previous <= at - burst
+        fresh = previous is None or previous <= at - burst
+        address = (click.link.id, fingerprint(click.ip), fingerprint(click.user_agent) or "")
+        seen = from_address.get(address) if address[1] else None
+        counted = fresh and (seen is None or seen <= at - burst)
         if counted:
             last_counted[(click.visitor_id, click.link.id)] = at
+            if address[1]:
+                from_address[address] = at
+        fresh_visits.append(fresh)
         rows.append(
             {
                 "link_id": click.link.id,
@@ -145,17 +155,18 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
         )
     ids = list(session.scalars(insert(Click).returning(Click.id, sort_by_parameter_order=True), rows))
     bindings: dict[str, Binding] = {}
-    for chunk in _chunks(sorted({r["visitor_id"] for r in rows if r["counted"]})):
+    for chunk in _chunks(sorted({c.visitor_id for c, fresh in zip(clicks, fresh_visits, strict=True) if fresh})):
         bindings.update(
             (b.visitor_id, b) for b in session.scalars(select(Binding).where(Binding.visitor_id.in_(chunk)))
         )
-    for click, row, click_id in zip(clicks, rows, ids, strict=True):
-        if row["counted"]:
+    for click, row, click_id, fresh in zip(clicks, rows, ids, fresh_visits, strict=True):
+        if fresh:
             binding = apply_rule(bindings.get(click.visitor_id), settings, click.visitor_id, click.link.reseller_id,
                                  click_id, row["created_at"])  # fmt: skip
             if click.visitor_id not in bindings:
                 bindings[click.visitor_id] = binding
                 session.add(binding)
+        if row["counted"]:
             emit_after_commit(
                 session,
                 "referral_clicked",
@@ -165,6 +176,19 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
             )
     session.flush()
     return ids
+
+
+def _last_counted_by_address(session: Session, ip_hashes: list[str], since: datetime) -> dict[tuple, datetime]:
+    """When each (link, address, user agent) last had a counted click since ``since``."""
+    found: dict[tuple, datetime] = {}
+    for chunk in _chunks(ip_hashes):
+        for link_id, ip_hash, ua_hash, at in session.execute(
+            select(Click.link_id, Click.ip_hash, Click.ua_hash, func.max(Click.created_at))
+            .where(Click.ip_hash.in_(chunk), Click.counted.is_(True), Click.created_at > since)
+            .group_by(Click.link_id, Click.ip_hash, Click.ua_hash)
+        ):
+            found[(link_id, ip_hash, ua_hash or "")] = at
+    return found
 
 
 def _chunks(values: list[str], size: int = 500) -> list[list[str]]:

@@ -289,8 +289,13 @@ def test_clicks_are_written_in_batches_and_none_is_lost(shop) -> None:
 
     store, app = shop
     code = store.json("link", "create", "--reseller", "勤妹子")["code"]
-    for _ in range(50):  # fifty different phones (no cookie): fifty clicks
-        assert TestClient(app).get(f"/r/{code}?utm_source=weibo", follow_redirects=False).status_code == 302
+    for i in range(50):  # fifty different phones (no cookie, own addresses): fifty clicks
+        assert (
+            TestClient(app, client=(f"10.1.0.{i}", 50000))
+            .get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
+            .status_code
+            == 302
+        )
     app.state.clicks.flush()
     with get_sessionmaker(store.url)() as session:
         counted = session.scalar(select(func.count()).select_from(Click).where(Click.outlet == "weibo"))
@@ -302,3 +307,36 @@ def test_clicks_are_written_in_batches_and_none_is_lost(shop) -> None:
     with get_sessionmaker(store.url)() as session:
         kept = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
     assert kept == 51
+
+
+def test_click_spam_from_one_address_counts_once_and_moves_no_money(shop) -> None:
+    from sqlalchemy import func, select
+
+    from weishang_core.db import get_sessionmaker
+    from weishang_core.models import Click, LedgerEntry
+
+    store, app = shop
+    code = store.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
+    address = ("203.0.113.9", 40000)
+    for _ in range(200):  # a script hammering the link without keeping cookies: 200 "visitors", one address
+        spam = TestClient(app, client=address).get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
+        assert spam.status_code == 302
+    neighbour = TestClient(app, client=address)  # a real phone behind the same carrier NAT, same browser
+    neighbour.get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
+    placed = neighbour.post("/api/orders", json={"sku": "KIWI", "qty": 1, "buyer": {"name": "王五"}})
+    assert placed.json()["order"]["attribution"]["referrer"] == "勤妹子"  # attribution follows the cookie
+    app.state.clicks.flush()
+    with get_sessionmaker(store.url)() as session:
+        stored = session.scalar(select(func.count()).select_from(Click))
+        counted = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
+        ledger_before_payment = session.scalar(select(func.count()).select_from(LedgerEntry))
+    assert (stored, counted) == (201, 1)  # every click kept, the 200 repeats marked as not counted
+    assert ledger_before_payment == 0
+    store("order", "pay", str(placed.json()["order"]["id"]))
+    qin = TestClient(app)
+    magic = store("store", "magic-link", "勤妹子").stdout.strip()
+    qin.get(magic.removeprefix("http://127.0.0.1:8000"), follow_redirects=False)
+    mine = qin.get("/api/me").json()
+    [used] = [link for link in mine["links"] if link["code"] == code]
+    assert used["outlets"] == {"weibo": {"clicks": 1, "orders": 1}}
+    assert [(c["level"], c["amount"]) for c in mine["commissions"]] == [(1, "10.00")]  # the one real order only
