@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 import shutil
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from weishang_core import identities
 from weishang_core.commission_rules import format_rule, parse_rule
 from weishang_core.config import Settings
+from weishang_core.csv_input import read_rows
 from weishang_core.errors import NotFound, UserError
 from weishang_core.images import check_readable
 from weishang_core.models import Product, utcnow
@@ -186,25 +186,10 @@ CSV_OPTIONAL = ("stock", "description", "images", "commission")
 
 def import_csv(session: Session, settings: Settings, path: str) -> list[Product]:
     """Import every row or none: the first bad row is named with its field, and nothing is written."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"file: {path!r} is not a file")
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"file: {path!r} is not UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in CSV_REQUIRED if c not in header]
-    if missing:
-        raise UserError(f"{path}: the header row lacks {', '.join(missing)} (required: sku,title,price)")
-    unknown = [c for c in header if c not in CSV_REQUIRED + CSV_OPTIONAL]
-    if unknown:
-        raise UserError(f"{path}: unknown column {unknown[0]!r} (known: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)})")
+    folder = Path(path).parent
     products: list[Product] = []
     seen: set[str] = set()
-    for row_number, raw in enumerate(reader, start=1):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+    for row_number, row in read_rows(path, CSV_REQUIRED, CSV_OPTIONAL):
         try:
             sku = check_sku(row["sku"])
             if sku in seen:
@@ -215,14 +200,12 @@ def import_csv(session: Session, settings: Settings, path: str) -> list[Product]
                 price=row["price"],
                 stock=row.get("stock") or None,
                 description=row.get("description") or None,
-                images=[str(file.parent / p) for p in row.get("images", "").split(";") if p] or None,
+                images=[str(folder / p) for p in row.get("images", "").split(";") if p] or None,
                 commission=row.get("commission") or None,
             )
             products.append(add(session, settings, sku, data))
         except UserError as exc:
             raise UserError(f"{path}: row {row_number}: {exc}") from None
-    if not products:
-        raise UserError(f"{path}: no rows to import")
     return products
 
 

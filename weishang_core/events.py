@@ -21,8 +21,11 @@ def _fire(session: Session) -> None:
     pending = session.info.pop(_KEY, [])
     if pending:
         load_plugins()
+    listened: dict[str, bool] = {}  # an import commits 100,000s of events; skip the hooks nobody implements
     for hook, kwargs in pending:
-        getattr(pm.hook, hook)(**kwargs)
+        caller = getattr(pm.hook, hook)
+        if listened.setdefault(hook, bool(caller.get_hookimpls())):
+            caller(**kwargs)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -18,7 +18,7 @@ def check_handle(handle: str, field: str = "name") -> str:
     handle = unicodedata.normalize("NFC", handle.strip())
     if len(handle) > 64:
         raise UserError(f"{field}: {handle[:20]!r}… is longer than 64 characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in handle):
+    if not handle.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in handle):
         raise UserError(f"{field}: {handle!r} contains control or invisible characters")
     return handle
 

@@ -36,11 +36,42 @@ def rule_for(session: Session, settings: Settings, product: Product) -> list[Lev
     return [r for r in parse_rule(text, HARD_MAX_LEVELS) if r.level <= settings.max_commission_levels]
 
 
-def level_amount(rule: LevelRule, line: OrderLine) -> int:
-    base = line.qty * line.unit_price_fen
+def level_amount(rule: LevelRule, qty: int, unit_price_fen: int) -> int:
     if rule.rate_bp is not None:
-        return apply_rate(base, rule.rate_bp)
-    return (rule.flat_fen or 0) * line.qty
+        return apply_rate(qty * unit_price_fen, rule.rate_bp)
+    return (rule.flat_fen or 0) * qty
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one person earns at one level on one order line."""
+
+    beneficiary: Identity
+    level: int
+    amount: int
+
+
+def shares(chain: list[Identity], rules: list[LevelRule], qty: int, unit_price_fen: int, buyer_id: int) -> list[Share]:
+    """Who earns what on a line: level N goes to the Nth person up the chain, never more than the line.
+
+    The seller earns no commission, and nobody earns on their own purchase. The chain has no cycles, so
+    nobody appears at two levels of one order. One order (``create_commissions``) and a bulk import
+    (``order_import``) both pay through here.
+    """
+    made: list[Share] = []
+    remaining = qty * unit_price_fen
+    for rule in rules:
+        if rule.level > len(chain):
+            break
+        person = chain[rule.level - 1]
+        if person.is_seller or person.id == buyer_id:
+            continue
+        amount = min(level_amount(rule, qty, unit_price_fen), remaining)
+        if amount <= 0:
+            continue
+        remaining -= amount
+        made.append(Share(person, rule.level, amount))
+    return made
 
 
 def create_commissions(session: Session, settings: Settings, order: Order) -> list[LedgerEntry]:
@@ -55,27 +86,15 @@ def create_commissions(session: Session, settings: Settings, order: Order) -> li
     for line in order.lines:
         product = session.get(Product, line.product_id)
         assert product is not None
-        remaining = line.qty * line.unit_price_fen
-        for rule in rule_for(session, settings, product):
-            if rule.level > len(chain):
-                break
-            person = chain[rule.level - 1]
-            # The seller earns no commission, and nobody earns on their own purchase. The chain has no
-            # cycles, so nobody appears at two levels of one order.
-            if person.is_seller or person.id == order.buyer_id:
-                continue
-            amount = min(level_amount(rule, line), remaining)
-            if amount <= 0:
-                continue
-            remaining -= amount
+        for share in shares(chain, rule_for(session, settings, product), line.qty, line.unit_price_fen, order.buyer_id):
             entry = LedgerEntry(
                 order_id=order.id,
                 order_line_id=line.id,
-                beneficiary_id=person.id,
-                level=rule.level,
+                beneficiary_id=share.beneficiary.id,
+                level=share.level,
                 kind="commission",
                 seq=0,
-                amount_fen=amount,
+                amount_fen=share.amount,
                 status="pending",
             )
             session.add(entry)
@@ -84,9 +103,9 @@ def create_commissions(session: Session, settings: Settings, order: Order) -> li
                 session,
                 "commission_created",
                 order_id=order.id,
-                beneficiary=person.handle,
-                level=rule.level,
-                amount=amount,
+                beneficiary=share.beneficiary.handle,
+                level=share.level,
+                amount=share.amount,
             )
     session.flush()
     return entries

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 import click
 
-from weishang_core import catalog, identities, ledger, orders, payouts, referrals
+from weishang_core import catalog, identities, ledger, order_import, orders, payouts, referrals
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.clock import parse_when
+from weishang_core.errors import UserError
 from weishang_core.models import Identity, utcnow
-from weishang_core.money import parse_yuan
+from weishang_core.money import format_yuan, parse_yuan
 
 
 def _now(app: AppContext, text: str | None) -> datetime:
@@ -225,6 +227,44 @@ def order_exchange(app: AppContext, order_id, qty, sku, reason, as_json) -> None
         orders.exchange(session, found, qty, sku, reason)
         data = orders.as_dict(session, found)
     _print_order(data, as_json)
+
+
+@order.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@now_option
+@json_option
+@pass_app
+def order_import_(app: AppContext, file: str, now_text: str | None, as_json: bool) -> None:
+    """Import paid orders from a CSV file: orders taken by hand in chats, or another shop's export.
+
+    Header: key,sku,qty,buyer[,contact,ref,paid_at,delivered_at]. KEY is your own order number: rows
+    whose key was imported before are skipped, so the same file can be imported again. Every row or
+    none: a bad row is named with its field and nothing is imported.
+    """
+    now = _now(app, now_text)
+    rows = order_import.read_csv(file, app.settings, now)
+    with app.transaction() as session:
+        bar_shown = sys.stderr.isatty()  # a bar on a terminal; nothing in pipes and logs
+        with click.progressbar(
+            length=len(rows), label="importing orders", file=sys.stderr, hidden=not bar_shown
+        ) as bar:
+            try:
+                done = order_import.import_orders(session, app.settings, rows, now, bar.update)
+            except UserError as exc:
+                raise UserError(f"{file}: {exc}") from None
+        data = {
+            "imported": done.orders,
+            "skipped": done.skipped,
+            "total": format_yuan(done.total_fen),
+            "commissions": format_yuan(done.commissions_fen),
+        }
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(
+            f"imported {data['imported']} orders (¥{data['total']}, commissions ¥{data['commissions']} pending)"
+            + (f"; skipped {data['skipped']} imported before" if data["skipped"] else "")
+        )
 
 
 @click.command()
