@@ -116,7 +116,7 @@ def _refusal(
     reason = policy.check_content(f"{content.note}\n{payload.get('text', '')}")
     if reason:
         return reason, payload
-    today = posts_today(session, post.local_day, exclude_id).get(account.id, 0)
+    today = posts_today(session, post.local_day, exclude_id, account.id).get(account.id, 0)
     if today >= account.daily_cap:
         return (
             f"daily cap: {today} posts already on {account.name} for {post.local_day} (limit {account.daily_cap} a day)"
@@ -124,13 +124,18 @@ def _refusal(
     return policy.check_limits(channel, accounts.view(account), payload, content.link), payload
 
 
-def posts_today(session: Session, day: str, exclude_id: int | None = None) -> dict[int, int]:
-    """Posts counting toward each account's daily cap on the seller's DAY, by account id."""
+def posts_today(
+    session: Session, day: str, exclude_id: int | None = None, account_id: int | None = None
+) -> dict[int, int]:
+    """Posts counting toward each account's daily cap on the seller's DAY, by account id (or just one's:
+    a publishing step asks for its own account only, not for a count over every post of the day)."""
     query = (
         select(Post.account_id, func.count())
         .where(Post.local_day == day, Post.status.in_(ACTIVE), Post.id != (exclude_id or -1))
         .group_by(Post.account_id)
     )
+    if account_id is not None:
+        query = query.where(Post.account_id == account_id)
     return {account_id: count for account_id, count in session.execute(query)}
 
 
@@ -211,7 +216,7 @@ def preview(
     with session.begin_nested() as savepoint:
         for post in plan(session, settings, sku, poster_handle, note, now=now):
             account = session.get_one(OutletAccount, post.account_id)
-            today = posts_today(session, post.local_day, post.id).get(account.id, 0)
+            today = posts_today(session, post.local_day, post.id, account.id).get(account.id, 0)
             shown.append(
                 {
                     "account": account.name,
