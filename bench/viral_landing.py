@@ -22,7 +22,7 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from bench.common import fresh_store, report
-from weishang_core import catalog, identities, referrals
+from weishang_core import accounts, catalog, distribution, identities, referrals
 from weishang_core.catalog import ProductInput
 from weishang_core.models import Click
 
@@ -65,8 +65,11 @@ def run() -> None:
     try:
         settings, maker = fresh_store(url)
         with maker.begin() as session:
-            catalog.add(session, settings, "KIWI", ProductInput(title="紅心獼猴桃", price="39.90"))
+            catalog.add(session, settings, "KIWI", ProductInput(title="紅心獼猴桃", price="39.90", stock=10))
             code = referrals.create_link(session, identities.add_reseller(session, "勤妹子", "老李")).code
+            accounts.add(session, "webstore", "shop", "老李", {})
+            [post] = distribution.plan(session, settings, "KIWI")
+        distribution.step(maker, settings, post.id)  # listed in the store, as `weishang distribute` does
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -95,6 +98,18 @@ def run() -> None:
                 landing["rate"] / health["rate"],
                 "≥ 0.6, and p99 ≤ 100 ms at 64",
             )
+        # The buyers a viral link brings then look at their orders: a page on the store's per-request
+        # database session, which once held pooled connections until the answer went out and stalled the
+        # server at 256 connections. Measured here so that cannot come back unseen.
+        placed = requests.post(f"{base}/api/orders", json={"sku": "KIWI", "qty": 1, "buyer": {"name": "張三"}},
+                               timeout=10).json()  # fmt: skip
+        assert "url" in placed, placed
+        page = _wrk(f"{base}{placed['url']}", CONNECTIONS[-1])
+        print(
+            f"viral_landing c={CONNECTIONS[-1]}: the order page {page['rate']:.0f} req/s p50 {page['p50']:.1f} ms "
+            f"p99 {page['p99']:.1f} ms (non-2xx {page['bad']})"
+            + (" — STALLED" if page["rate"] < 10 or page["bad"] else "")
+        )
         stopping = time.perf_counter()
         os.killpg(server.pid, signal.SIGTERM)  # the server writes what it buffered as it stops
         server.wait(timeout=600)
