@@ -16,7 +16,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from weishang_core import accounts, identities, policy, referrals
@@ -281,11 +281,28 @@ def _next_hourly_slot(session: Session, channel: Channel, post: Post, now: datet
     return oldest + timedelta(hours=1) if recent else now + timedelta(minutes=1)
 
 
+def _claim(session: Session, post_id: int) -> tuple[Post, OutletAccount, Product, Identity, Any] | None:
+    """The post, locked, with its account, product, poster and link in the same round trip: a step reads
+    them all, and a worker's time goes mostly to round trips. Keep the tuple while the session is used:
+    the identity map holds objects weakly, so the others would be loaded again one by one."""
+    row = session.execute(
+        select(Post, OutletAccount, Product, Identity, referrals.ReferralLink)
+        .join(OutletAccount, OutletAccount.id == Post.account_id)
+        .join(Product, Product.id == Post.product_id)
+        .join(Identity, Identity.id == Post.poster_id)
+        .outerjoin(referrals.ReferralLink, referrals.ReferralLink.id == Post.link_id)
+        .where(Post.id == post_id)
+        .with_for_update(of=Post)
+    ).first()
+    return tuple(row) if row is not None else None  # type: ignore[return-value]
+
+
 def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> float | None:
     """Move one post forward. Returns seconds until it needs another step, or None when it is final."""
     now = utcnow()
     with maker.begin() as session:
-        post = session.get(Post, post_id, with_for_update=True)
+        claimed = _claim(session, post_id)
+        post = claimed[0] if claimed is not None else None
         if post is None or post.status in FINAL:
             return None
         waits = [t for t in (post.scheduled_at, post.next_attempt_at) if t and post.status == "queued"]
@@ -395,12 +412,20 @@ def _record(
 ) -> float | None:
     now = utcnow()
     with maker.begin() as session:
-        post = session.get_one(Post, post_id, with_for_update=True)
-        attempt = session.get_one(PostAttempt, attempt_id)
-        account = session.get_one(OutletAccount, post.account_id)
+        post, account = session.execute(
+            select(Post, OutletAccount)
+            .join(OutletAccount, OutletAccount.id == Post.account_id)
+            .where(Post.id == post_id)
+            .with_for_update(of=Post)
+        ).one()
         if state != account.state:
             account.state = dict(state)
-        attempt.finished_at, attempt.outcome, attempt.message = now, outcome, detail
+        session.execute(
+            update(PostAttempt)
+            .where(PostAttempt.id == attempt_id)
+            .values(finished_at=now, outcome=outcome, message=detail)
+            .execution_options(synchronize_session=False)
+        )
         if post.status != "publishing":
             return None  # resolved by hand meanwhile
         channel_name = account.channel

@@ -192,6 +192,8 @@ class Emulator:
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # socketserver's 5 drops or resets connections when many arrive at once
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients that hang up (killed workers, timeouts) are part of the tests
 
