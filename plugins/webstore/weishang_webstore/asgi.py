@@ -1,5 +1,11 @@
 """The ASGI application for ``uvicorn weishang_webstore.asgi:app`` (and ``weishang serve --workers N``)."""
 
+import gc
+
 from weishang_webstore.app import create_app
 
 app = create_app()
+# Everything built so far lives as long as the process: keep it out of the collector's full passes, which
+# otherwise walk it on every one and stall requests under load (see bench/README.md).
+gc.freeze()
+gc.set_threshold(50_000, 20, 20)
