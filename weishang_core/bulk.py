@@ -1,8 +1,8 @@
 """Writing many rows at once, inside the session's transaction, for imports.
 
-Ids are taken up front (from the table's sequence on PostgreSQL; above the largest id on SQLite, whose
-single writer the transaction already is), so rows can point at each other without a round trip per
-row. Rows are then streamed with ``COPY`` on PostgreSQL and one ``executemany`` elsewhere. Defaults and
+Ids are taken up front (from the table's sequence on PostgreSQL; above the largest id on SQLite, once
+the transaction holds SQLite's single write lock), so rows can point at each other without a round trip
+per row. Rows are then streamed with ``COPY`` on PostgreSQL and one ``executemany`` elsewhere. Defaults and
 type conversions (aware UTC times stored naive) are the columns' own, applied here as the ORM would.
 """
 
