@@ -92,6 +92,10 @@ def test_an_imported_file_ends_as_the_same_orders_placed_one_by_one(shop, tmp_pa
     assert commissions_of(shop, imported) == commissions_of(shop, by_hand)  # released alike
     released = {e[4] for e in commissions_of(shop, imported)}
     assert released == {"available", "pending"}  # 趙六's order is not delivered: its commissions wait
+    for order_id in (imported[0], by_hand[0]):  # an imported order is an order like any other: refund half
+        shop("order", "refund", str(order_id), "--amount", "39.90", "--reason", "soft kiwis")
+    assert commissions_of(shop, imported) == commissions_of(shop, by_hand)  # reversed alike
+    assert any(e["kind"] == "reversal" and e["order_id"] == imported[0] for e in shop.json("commissions")["entries"])
 
 
 def test_a_bad_row_imports_nothing_and_is_named(shop, tmp_path: Path) -> None:
