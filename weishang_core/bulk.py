@@ -15,6 +15,8 @@ from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, sele
 from sqlalchemy.orm import Session
 from sqlalchemy.types import ARRAY
 
+from weishang_core.errors import UserError
+
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """``count`` unused ids for ``table``, in increasing order, safe against concurrent writers."""
@@ -28,7 +30,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         )
         return sorted(connection.execute(query, {"table": table.name, "n": count}).scalars().all())
     if connection.dialect.name != "sqlite":
-        raise NotImplementedError(f"bulk ids on {connection.dialect.name}")
+        raise UserError(f"database: bulk writes need SQLite or PostgreSQL, not {connection.dialect.name}")
     # A write that changes nothing takes SQLite's write lock now, so no other writer can take these ids.
     connection.execute(text(f'UPDATE "{table.name}" SET id = id WHERE 0'))
     top = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()

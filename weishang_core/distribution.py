@@ -302,20 +302,18 @@ def step(maker: sessionmaker[Session], settings: Settings, post_id: int) -> floa
     now = utcnow()
     with maker.begin() as session:
         claimed = _claim(session, post_id)
-        post = claimed[0] if claimed is not None else None
-        if post is None or post.status in FINAL:
+        if claimed is None or claimed[0].status in FINAL:
             return None
+        post, account, product, *_ = claimed  # the poster and link stay referenced for content_for
         waits = [t for t in (post.scheduled_at, post.next_attempt_at) if t and post.status == "queued"]
         if post.status == "publishing" and post.lease_until:
             waits.append(post.lease_until)
         due = max(waits, default=now)
         if due > now:
             return (due - now).total_seconds()
-        product = session.get_one(Product, post.product_id)
         if product.status != "active":
             post.status, post.reason, post.updated_at = "cancelled", "the product was withdrawn", now
             return None
-        account = session.get_one(OutletAccount, post.account_id)
         channel = get_channels().get(account.channel)
         polling = post.status == "publishing" and post.external_id is not None
         look_first = not polling and _may_have_gone_out(session, post)

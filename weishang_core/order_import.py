@@ -26,7 +26,7 @@ from weishang_core.csv_input import read_rows
 from weishang_core.errors import UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Binding, Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, ReferralLink
-from weishang_core.orders import check_qty
+from weishang_core.orders import check_contact, check_qty, reserve_stock
 
 REQUIRED = ("key", "sku", "qty", "buyer")
 OPTIONAL = ("contact", "ref", "paid_at", "delivered_at")
@@ -97,8 +97,7 @@ def _row(
         raise UserError(f"key: {key!r} appears twice in the file")
     seen.add(key)
     contact = cells.get("contact") or None
-    if contact is not None and len(contact) > 200:
-        raise UserError("contact: longer than 200 characters")
+    check_contact(contact)
     ref = cells.get("ref") or None
     if ref is not None and len(ref) > 32:
         raise UserError(f"ref: {ref[:20]!r}… is not a referral code")
@@ -231,15 +230,10 @@ def _products(session: Session, rows: list[Row]) -> dict[str, Product]:
         if campaigns.live_for(session, product) is not None:
             raise UserError(f"sku: {sku} is in a live campaign; pre-orders are placed one by one")
     for sku, qty in _units(rows).items():
-        taken = session.execute(
-            update(Product)
-            .where(Product.id == found[sku].id, Product.stock >= qty)
-            .values(stock=Product.stock - qty)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            session.refresh(found[sku], ["stock"])
-            raise UserError(f"qty: only {found[sku].stock} of {sku} left, the file asks for {qty}")
+        try:
+            reserve_stock(session, found[sku], qty)
+        except UserError:
+            raise UserError(f"qty: only {found[sku].stock} of {sku} left, the file asks for {qty}") from None
     return found
 
 
@@ -294,13 +288,9 @@ def _attribution(
             if row.ref not in link_owner:
                 raise _fail(row, f"ref: no referral link {row.ref!r}")
             referrer_of[row.number] = (link_owner[row.ref], None)
-        elif (binding := bindings.get(buyers[row.buyer].id)) and _valid(binding, row.paid_at):
+        elif (binding := bindings.get(buyers[row.buyer].id)) and referrals.binding_valid(binding, row.paid_at):
             referrer_of[row.number] = (binding.referrer_id, binding.click_id)
     return referrer_of
-
-
-def _valid(binding: Binding, at: datetime) -> bool:
-    return binding.expires_at is None or binding.expires_at > at
 
 
 def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[Row, int, int, list[_Earned]]]:
@@ -313,7 +303,7 @@ def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[
         total = row.qty * price
         referrer_id, click_id = plan.referrer_of.get(row.number, (-1, None))
         referrer = plan.people.get(referrer_id)
-        note = _self_referral(referrer, buyer) if referrer else None
+        note = referrals.same_person(buyer.id, buyer.contact, referrer) if referrer else None
         rule = (plan.settings.attribution_rule if not row.ref else "ref-code") if referrer else None
         orders.append(
             {"id": order_id, "buyer_id": buyer.id, "status": "delivered" if row.delivered_at else "paid",
@@ -349,15 +339,6 @@ def _earned(plan: _Plan, referrer_id: int, row: Row, buyer_id: int) -> list[_Ear
         shares = ledger.shares(plan.chains[referrer_id], plan.rules[row.sku], row.qty, plan.prices[row.sku], buyer_id)
         plan.earned[kind] = [_Earned(s.beneficiary.id, s.beneficiary.handle, s.level, s.amount) for s in shares]
     return plan.earned[kind]
-
-
-def _self_referral(referrer: Identity, buyer: _Buyer) -> str | None:
-    """As for one order: nobody earns on their own purchase (same person or same contact)."""
-    if referrer.id == buyer.id:
-        return "self-referral: the buyer is the referrer"
-    if referrer.contact and buyer.contact and referrer.contact.strip() == buyer.contact.strip():
-        return "self-referral: the buyer has the referrer's contact"
-    return None
 
 
 def _write_commissions(

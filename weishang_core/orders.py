@@ -32,6 +32,11 @@ def check_qty(qty: int | str, field: str = "qty") -> int:
     return int(text)
 
 
+def check_contact(contact: str | None) -> None:
+    if contact is not None and len(contact) > 200:
+        raise UserError("contact: longer than 200 characters")
+
+
 def reserve_stock(session: Session, product: Product, qty: int) -> None:
     taken = session.execute(
         update(Product)
@@ -79,8 +84,7 @@ def create(
     product = catalog.get(session, sku)
     if product.status != "active":
         raise UserError(f"sku: {product.sku} is withdrawn from sale")
-    if contact is not None and len(contact) > 200:
-        raise UserError("contact: longer than 200 characters")
+    check_contact(contact)
     buyer = identities.get_or_create(session, buyer_handle, contact)
     attribution = referrals.attribute(session, settings, buyer, ref, visitor_id, now)
     campaign = campaigns.live_for(session, product)

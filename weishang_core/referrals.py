@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from weishang_core import identities
+from weishang_core import bulk, identities
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
@@ -121,25 +121,26 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
     visitors = sorted({c.visitor_id for c in clicks})
     last_counted: dict[tuple[str, int], datetime] = {}
     since = min(c.at or utcnow() for c in clicks) - burst
-    for chunk in _chunks(visitors):
-        for visitor, link_id, at in session.execute(
-            select(Click.visitor_id, Click.link_id, func.max(Click.created_at))
-            .where(Click.visitor_id.in_(chunk), Click.counted.is_(True), Click.created_at > since)
-            .group_by(Click.visitor_id, Click.link_id)
-        ):
-            last_counted[(visitor, link_id)] = at
-    from_address = _last_counted_by_address(session, sorted({h for c in clicks if (h := fingerprint(c.ip))}), since)
+    by_visitor = (
+        select(Click.visitor_id, Click.link_id, func.max(Click.created_at))
+        .where(Click.counted.is_(True), Click.created_at > since)
+        .group_by(Click.visitor_id, Click.link_id)
+    )
+    for visitor, link_id, at in bulk.rows_among(session, by_visitor, Click.visitor_id, visitors):
+        last_counted[(visitor, link_id)] = at
+    hashes = [(fingerprint(c.ip), fingerprint(c.user_agent)) for c in clicks]
+    from_address = _last_counted_by_address(session, sorted({ip for ip, _ in hashes if ip}), since)
     rows, fresh_visits = [], []
-    for click in clicks:
+    for click, (ip_hash, ua_hash) in zip(clicks, hashes, strict=True):
         at = click.at or utcnow()
         previous = last_counted.get((click.visitor_id, click.link.id))
         fresh = previous is None or previous <= at - burst
-        address = (click.link.id, fingerprint(click.ip), fingerprint(click.user_agent) or "")
-        seen = from_address.get(address) if address[1] else None
+        address = (click.link.id, ip_hash, ua_hash or "")
+        seen = from_address.get(address) if ip_hash else None
         counted = fresh and (seen is None or seen <= at - burst)
         if counted:
             last_counted[(click.visitor_id, click.link.id)] = at
-            if address[1]:
+            if ip_hash:
                 from_address[address] = at
         fresh_visits.append(fresh)
         rows.append(
@@ -147,18 +148,17 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
                 "link_id": click.link.id,
                 "visitor_id": click.visitor_id,
                 "outlet": (click.outlet or None) and click.outlet[:64],
-                "ip_hash": fingerprint(click.ip),
-                "ua_hash": fingerprint(click.user_agent),
+                "ip_hash": ip_hash,
+                "ua_hash": ua_hash,
                 "counted": counted,
                 "created_at": at,
             }
         )
     ids = list(session.scalars(insert(Click).returning(Click.id, sort_by_parameter_order=True), rows))
-    bindings: dict[str, Binding] = {}
-    for chunk in _chunks(sorted({c.visitor_id for c, fresh in zip(clicks, fresh_visits, strict=True) if fresh})):
-        bindings.update(
-            (b.visitor_id, b) for b in session.scalars(select(Binding).where(Binding.visitor_id.in_(chunk)))
-        )
+    binding_visitors = sorted({c.visitor_id for c, fresh in zip(clicks, fresh_visits, strict=True) if fresh})
+    bindings: dict[str, Binding] = {
+        b.visitor_id: b for (b,) in bulk.rows_among(session, select(Binding), Binding.visitor_id, binding_visitors)
+    }
     for click, row, click_id, fresh in zip(clicks, rows, ids, fresh_visits, strict=True):
         if fresh:
             binding = apply_rule(bindings.get(click.visitor_id), settings, click.visitor_id, click.link.reseller_id,
@@ -180,19 +180,15 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
 
 def _last_counted_by_address(session: Session, ip_hashes: list[str], since: datetime) -> dict[tuple, datetime]:
     """When each (link, address, user agent) last had a counted click since ``since``."""
-    found: dict[tuple, datetime] = {}
-    for chunk in _chunks(ip_hashes):
-        for link_id, ip_hash, ua_hash, at in session.execute(
-            select(Click.link_id, Click.ip_hash, Click.ua_hash, func.max(Click.created_at))
-            .where(Click.ip_hash.in_(chunk), Click.counted.is_(True), Click.created_at > since)
-            .group_by(Click.link_id, Click.ip_hash, Click.ua_hash)
-        ):
-            found[(link_id, ip_hash, ua_hash or "")] = at
-    return found
-
-
-def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
+    query = (
+        select(Click.link_id, Click.ip_hash, Click.ua_hash, func.max(Click.created_at))
+        .where(Click.counted.is_(True), Click.created_at > since)
+        .group_by(Click.link_id, Click.ip_hash, Click.ua_hash)
+    )
+    return {
+        (link_id, ip_hash, ua_hash or ""): at
+        for link_id, ip_hash, ua_hash, at in bulk.rows_among(session, query, Click.ip_hash, ip_hashes)
+    }
 
 
 def bind(
@@ -276,7 +272,7 @@ def attribute(
             binding = session.scalar(
                 select(Binding).where(Binding.buyer_id == buyer.id).order_by(Binding.bound_at.desc()).limit(1)
             )
-        if binding is not None and (binding.expires_at is None or binding.expires_at > now):
+        if binding is not None and binding_valid(binding, now):
             referrer, rule, click_id = (
                 session.get(Identity, binding.referrer_id),
                 settings.attribution_rule,
@@ -289,12 +285,25 @@ def attribute(
     return Attribution(referrer, rule, click_id, self_referral(session, buyer, referrer, visitor_id))
 
 
+def binding_valid(binding: Binding, at: datetime) -> bool:
+    """A binding attributes orders until it lapses."""
+    return binding.expires_at is None or binding.expires_at > at
+
+
+def same_person(buyer_id: int, buyer_contact: str | None, referrer: Identity) -> str | None:
+    """Why the buyer is the referrer themselves (the same identity, or the referrer's contact), or None."""
+    if referrer.id == buyer_id:
+        return "self-referral: the buyer is the referrer"
+    if referrer.contact and buyer_contact and referrer.contact.strip() == buyer_contact.strip():
+        return "self-referral: the buyer has the referrer's contact"
+    return None
+
+
 def self_referral(session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None) -> str | None:
     """Nobody earns on their own purchase: same person, same contact, or the referrer's own browser."""
-    if referrer.id == buyer.id:
-        return "self-referral: the buyer is the referrer"
-    if referrer.contact and buyer.contact and referrer.contact.strip() == buyer.contact.strip():
-        return "self-referral: the buyer has the referrer's contact"
+    reason = same_person(buyer.id, buyer.contact, referrer)
+    if reason:
+        return reason
     if visitor_id:
         own = session.scalar(
             select(Binding.id).where(Binding.visitor_id == visitor_id, Binding.buyer_id == referrer.id).limit(1)
