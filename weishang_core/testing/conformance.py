@@ -111,6 +111,17 @@ class ChannelConformance:
         result = self._publish(channel, account, content, "conformance-publish-1")
         assert result.status == "published" and result.external_id
 
+    def test_keeps_its_connection_to_the_outlet_between_posts(self, channel, account, content, emulator) -> None:  # type: ignore[no-untyped-def]
+        """A worker publishes hundreds of posts; a new connection (TCP, and TLS for a real outlet) for each
+        call costs more than the call. Send through ``weishang_core.outbound.session()``."""
+        if not self.remote:
+            return
+        before = len(emulator.received)
+        for n in range(3):
+            self._publish(channel, account, content, f"conformance-reuse-{n}")
+        clients = {request.client for request in emulator.received[before:]}
+        assert len(clients) == 1, f"{len(clients)} connections for 3 posts: use weishang_core.outbound.session()"
+
     def test_lookup_finds_an_earlier_post_and_nothing_else(self, channel, account, content) -> None:  # type: ignore[no-untyped-def]
         if not channel.supports_lookup:  # then the core marks a post with an unknown outcome unconfirmed
             with pytest.raises(PermanentError):

@@ -48,6 +48,7 @@ class Request:
     body: bytes
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    client: str = ""  # the caller's "host:port": one per connection, so a test can count connections
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -173,6 +174,7 @@ class Emulator:
                     {k: v[-1] for k, v in parse_qs(url.query).items()},
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
+                    client=f"{self.client_address[0]}:{self.client_address[1]}",
                 )
                 ctype = self.headers.get("Content-Type", "")
                 if ctype.startswith("multipart/form-data"):

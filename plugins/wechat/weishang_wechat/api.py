@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from weishang_core import outbound
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome
 from weishang_core.tokens import TokenCache, shared_cache
 
@@ -71,7 +72,7 @@ class WeChatClient:
         self.appid = appid
         self.secret = secret
         self.cache = cache or shared_cache()
-        self.session = requests.Session()
+        self.session = outbound.session()  # connections kept alive between calls
 
     @property
     def cache_key(self) -> str:

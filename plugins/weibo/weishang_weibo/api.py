@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from weishang_core import outbound
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome
 from weishang_core.models import utcnow
 
@@ -80,7 +81,7 @@ def parse_seconds(value: Any) -> int:
 class WeiboClient:
     def __init__(self, api_base: str) -> None:
         self.base = api_base.rstrip("/")
-        self.session = requests.Session()
+        self.session = outbound.session()  # connections kept alive between calls
 
     def request(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any) -> Any:
         """Send one call; a POST whose reply is lost is an unknown outcome, not a failure."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from weishang_core import outbound
 from weishang_core.channels import Account, Channel, Limits, Option, PublishResult
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome
 
@@ -33,7 +34,7 @@ class {{Class}}Channel(Channel):
         url = f"{(account.option('api_base') or '').rstrip('/')}{path}"
         headers = {"Authorization": f"Bearer {account.option('token')}", **kwargs.pop("headers", {})}
         try:
-            response = requests.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
+            response = outbound.session().request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
         except requests.ConnectionError as exc:
             if method == "POST":  # the request may have arrived before the connection broke
                 raise UnknownOutcome(f"no reply from {self.name}: {exc}") from None
