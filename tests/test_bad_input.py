@@ -39,3 +39,16 @@ def test_a_ten_megabyte_description_is_refused(store) -> None:
                         "--description", "x" * (10 * 1024 * 1024))  # fmt: skip
     assert "description: longer than 20,000 characters" in error
     assert store.json("product", "list") == []
+
+
+def test_a_bad_connection_pool_size_is_named_in_one_line(pg_url: str, tmp_path) -> None:
+    from tests.fixtures import Weishang
+    from weishang_core.cli import cli
+
+    weishang = Weishang(pg_url, tmp_path / "home")
+    env = {**weishang.env(), "WEISHANG_DB_POOL_SIZE": "many"}
+    result = weishang.runner.invoke(cli, ["init", "--seller", "老李"], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: WEISHANG_DB_POOL_SIZE: 'many' is not a whole number of connections (1 or more)"
+    )

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.channel_kit import registered
 from tests.fixtures import Services, take_database_away
@@ -137,16 +137,29 @@ def assert_exactly_once(services, emulator) -> None:  # type: ignore[no-untyped-
         assert session.scalar(select(func.count()).select_from(OutletAccount)) == POSTS
 
 
+def sessions_opened(services) -> int:  # type: ignore[no-untyped-def]
+    """Connections ever opened to the test database (each one a new PostgreSQL server process)."""
+    with services.maker() as session:
+        return session.scalar(text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+
+
 def test_two_hundred_posts_through_a_flaky_outlet_end_published_exactly_once(fanout) -> None:
     services, emulator, env, start_worker = fanout
     distribute(env)
     assert counts(services) == {"queued": POSTS}
-    start_worker()
-    start_worker()
+    before = sessions_opened(services)
+    workers = [start_worker(), start_worker()]
     wait_until(services, lambda c: c.get("published", 0) == POSTS)
     assert_exactly_once(services, emulator)
     failures = sum(1 for r in emulator.received if r.method == "POST") - POSTS
     assert failures > 30, "the emulator should have failed a good share of the calls"
+    for worker in workers:  # a server process reports its statistics when it ends
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    time.sleep(0.5)
+    # Each worker keeps a connection per publishing thread (8) and two more, and reuses them for
+    # every step of the 200 posts and their retries, instead of opening one per step.
+    assert sessions_opened(services) - before <= 2 * (8 + 2)
 
 
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(fanout) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,7 +43,18 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size())
+
+
+def pool_size() -> int:
+    """Connections a process keeps open to PostgreSQL (``WEISHANG_DB_POOL_SIZE``, default 5). Size it to the
+    threads that use the database at once: a connection beyond the pool is opened and closed around each
+    use, and every PostgreSQL connection is a new server process. ``weishang worker`` sizes it to its
+    concurrency."""
+    value = os.environ.get("WEISHANG_DB_POOL_SIZE", "5")
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"WEISHANG_DB_POOL_SIZE: {value!r} is not a whole number of connections (1 or more)")
+    return int(value)
 
 
 @lru_cache(maxsize=8)

@@ -178,6 +178,9 @@ def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None
     settings = app.settings
     if not settings.broker_url:
         raise click.ClickException("worker: no broker configured; set WEISHANG_BROKER_URL=redis://…")
+    # One connection per publishing thread, and two for Celery's own and the schedule's: fewer, and
+    # connections are opened and closed around every step.
+    os.environ.setdefault("WEISHANG_DB_POOL_SIZE", str(concurrency + 2))
     app.ensure_schema()
     os.environ["WEISHANG_DATABASE_URL"] = settings.database_url  # the tasks read settings as this process has
     os.environ["WEISHANG_BROKER_URL"] = settings.broker_url
