@@ -273,4 +273,4 @@ def test_the_scaffold_passes_its_own_kit(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "12 passed" in result.stdout
+    assert "13 passed" in result.stdout
