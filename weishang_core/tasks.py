@@ -1,6 +1,7 @@
 """Where publishing runs: threads in this process by default, Celery workers when a broker is set.
 
-Both run the same :func:`weishang_core.distribution.step`. Tasks take ids, re-read state, and are sent
+Both run the same :func:`weishang_core.distribution.step` (Celery runs a large fan-out's posts in batches
+through :func:`~weishang_core.distribution.step_many`). Tasks take ids, re-read state, and are sent
 only after the transaction that wrote their rows has committed. Celery delivers at least once
 (``acks_late``, a killed worker's task comes back); ``step``'s lease and lookup make that exactly once on
 the outlet. A beat schedule settles commissions and re-enqueues posts a lost message left behind, so the
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from celery import Celery
 from sqlalchemy.exc import OperationalError
@@ -59,22 +61,37 @@ def _worker_settings() -> Settings:
     return load_settings()
 
 
-@app.task(
-    name="weishang.publish",
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=20,
-)
+# Delivered at least once, retried while the database is away; the step's lease and lookup do the rest.
+PUBLISHING: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 20,
+}
+
+
+@app.task(name="weishang.publish", **PUBLISHING)
 def publish_task(self, post_id: int) -> None:  # type: ignore[no-untyped-def]
     settings = _worker_settings()
-    delay = distribution.step(get_sessionmaker(settings.database_url), settings, post_id)
+    _again(post_id, distribution.step(get_sessionmaker(settings.database_url), settings, post_id))
+
+
+@app.task(name="weishang.publish_many", **PUBLISHING)
+def publish_many_task(self, post_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """A batch of a large fan-out (distribution.batches); whatever needs another step goes on alone."""
+    settings = _worker_settings()
+    for post_id, delay in distribution.step_many(get_sessionmaker(settings.database_url), settings, post_ids).items():
+        _again(post_id, delay)
+
+
+def _again(post_id: int, delay: float | None) -> None:
+    """Step the post again after DELAY seconds. A longer wait than half the broker's visibility timeout
+    (an outlet's daily quota) is picked up by the reconciler when it is due."""
     visibility = app.conf.broker_transport_options.get("visibility_timeout", 3600)
     if delay is not None and delay < visibility / 2:
         publish_task.apply_async(args=[post_id], countdown=delay)
-    # A longer wait (an outlet's daily quota) is picked up by the reconciler when it is due.
 
 
 @app.task(name="weishang.reconcile", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True)
@@ -122,7 +139,12 @@ def dispatch(settings: Settings, post_ids: Iterable[int], eta: object | None = N
     ids = list(post_ids)
     if settings.broker_url:
         configure(settings)
-        for post_id in ids:
-            publish_task.apply_async(args=[post_id], eta=eta)
+        with get_sessionmaker(settings.database_url)() as session:
+            groups = distribution.batches(session, ids)
+        for group in groups:
+            if len(group) == 1:
+                publish_task.apply_async(args=group, eta=eta)
+            else:
+                publish_many_task.apply_async(args=[group], eta=eta)
         return None
     return run_in_process(settings, ids)
