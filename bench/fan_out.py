@@ -1,6 +1,7 @@
 """Fan-out at scale: 1,000 resellers × 2 outlets = 2,000 posts through Redis and two ``weishang worker``
 processes, against emulators answering in 50 ms; posts/s ÷ the same 2,000 HTTP calls made directly at
-the same concurrency. Also the workers' resident memory.
+the same concurrency. Also the workers' resident memory. Measured at two concurrencies, since the ratio
+depends on it: 8 threads a worker (``weishang worker``'s default) and 16.
 
 Needs PostgreSQL (``WEISHANG_BENCH_PG``) and Redis (``WEISHANG_BENCH_REDIS``) on 127.0.0.1. The outlets
 are the webhook channel of ``examples/custom_channel``, installed into a scratch folder the workers get
@@ -30,7 +31,8 @@ from weishang_core.models import Post
 
 PG = os.environ.get("WEISHANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("WEISHANG_BENCH_REDIS", "redis://127.0.0.1:6379/13")
-RESELLERS, LATENCY, WORKERS, CONCURRENCY = 1000, 0.05, 2, 16
+RESELLERS, LATENCY, WORKERS = 1000, 0.05, 2
+CONCURRENCIES = (8, 16)  # threads per worker: `weishang worker`'s default, and twice that
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,10 +43,10 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _direct(emulator, token: str) -> float:  # type: ignore[no-untyped-def]
+def _direct(emulator, token: str, concurrency: int) -> float:  # type: ignore[no-untyped-def]
     """The limit: the same number of publish calls, straight at the emulator, at the workers' concurrency."""
     session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=WORKERS * CONCURRENCY))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=WORKERS * concurrency))
 
     def call(n: int) -> None:
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": f"direct-{n}"}
@@ -54,7 +56,7 @@ def _direct(emulator, token: str) -> float:  # type: ignore[no-untyped-def]
         answer.raise_for_status()
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(WORKERS * CONCURRENCY) as pool:
+    with ThreadPoolExecutor(WORKERS * concurrency) as pool:
         list(pool.map(call, range(RESELLERS * 2)))
     return time.perf_counter() - started
 
@@ -65,11 +67,16 @@ def run() -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
                     str(site), str(ROOT / "examples/custom_channel")], check=True)  # fmt: skip
     sys.path.insert(0, str(site))
-    from weishang_webhook.testing import WebhookEmulator
-
     from weishang_core.plugins import load_plugins
 
     load_plugins()
+    for concurrency in CONCURRENCIES:
+        _measure(site, concurrency)
+
+
+def _measure(site: Path, concurrency: int) -> None:
+    from weishang_webhook.testing import WebhookEmulator
+
     name = f"weishang_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -86,12 +93,12 @@ def run() -> None:
                 for number, emulator in enumerate(emulators):
                     options = {"api_base": emulator.base_url, "token": emulator.token}
                     accounts.add(session, "webhook", f"r{n:04d}-{number}", person.handle, options)
-        direct = _direct(emulators[0], emulators[0].token)
+        direct = _direct(emulators[0], emulators[0].token, concurrency)
         env = {**os.environ, "PYTHONPATH": str(site), "WEISHANG_DATABASE_URL": url, "WEISHANG_BROKER_URL": REDIS,
                "WEISHANG_HOME": os.environ["WEISHANG_HOME"]}  # fmt: skip
         weishang = str(Path(sys.executable).with_name("weishang"))
         for _ in range(WORKERS):
-            workers.append(subprocess.Popen([weishang, "worker", "--concurrency", str(CONCURRENCY), "--loglevel",
+            workers.append(subprocess.Popen([weishang, "worker", "--concurrency", str(concurrency), "--loglevel",
                                              "WARNING"], env=env, start_new_session=True))  # fmt: skip
         time.sleep(6)  # the workers connect to Redis and the database
         with maker.begin() as session:
@@ -110,7 +117,7 @@ def run() -> None:
             time.sleep(0.1)
         through = time.perf_counter() - started
         report(
-            "fan_out",
+            f"fan_out --concurrency {concurrency}",
             f"{len(ids)} posts through Redis and {WORKERS} workers in {through:.1f} s ({len(ids) / through:.0f}/s, "
             f"{failed} failed); the same calls direct in {direct:.1f} s ({len(ids) / direct:.0f}/s); "
             f"largest worker RSS {peak:.0f} MB",
