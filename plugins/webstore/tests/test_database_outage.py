@@ -92,3 +92,28 @@ def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp
     assert paid == BUYERS * ORDERS_EACH
     assert refused, "the second outage did not meet the CLI; it proves nothing"
     assert len(entries) == BUYERS * ORDERS_EACH and {n for _, n in entries} == {2}  # L1 勤妹子 and L2 阿芳, once
+
+
+def test_a_landing_while_the_database_is_away_answers_503_then_lands(pg_url: str, tmp_path: Path) -> None:
+    """A link seen for the first time needs the database; while it is away the visitor is told to retry."""
+    from fastapi.testclient import TestClient
+    from weishang_webstore.app import create_app
+
+    from weishang_core.config import load_settings
+
+    cli = Weishang(pg_url, tmp_path / "home")
+    cli("init", "--seller", "老李")
+    cli("product", "add", "--sku", "KIWI", "--title", "紅心獼猴桃", "--price", "39.90")
+    cli("store", "show", "KIWI")
+    cli("reseller", "add", "勤妹子", "--sponsor", "老李")
+    code = cli.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
+    with TestClient(create_app(load_settings(pg_url))) as client:  # its exit writes the buffered click
+        outage = threading.Thread(target=take_database_away, args=(pg_url, 2.0))
+        outage.start()
+        time.sleep(0.5)
+        away = client.get(f"/r/{code}", follow_redirects=False)
+        outage.join()
+        assert (away.status_code, away.headers["retry-after"]) == (503, "2")
+        assert away.json()["error"].startswith("database:")
+        back = client.get(f"/r/{code}", follow_redirects=False)
+        assert (back.status_code, back.headers["location"]) == (302, f"/p/KIWI?via={code}")

@@ -12,10 +12,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -33,14 +31,13 @@ from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
-from weishang_webstore.clicks import ClickBuffer, PendingClick
+from weishang_webstore.clicks import ClickBuffer
 from weishang_webstore.console import add_console
+from weishang_webstore.landing import VISITOR, YEAR, Landing
 from weishang_webstore.nul_guard import RefuseNul
 from weishang_webstore.signing import Signer, store_secret
 
-VISITOR = "ws_visitor"
 SESSION = "ws_session"
-YEAR = 365 * 86400
 SESSION_AGE = 30 * 86400
 MAGIC_AGE = 24 * 3600
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -70,6 +67,14 @@ class SigninIn(BaseModel):
 
 class ResellerIn(BaseModel):
     order_token: str = Field(min_length=1, max_length=200, description="the token from the order page's address")
+
+
+def database_unavailable(exc: Exception) -> JSONResponse | None:
+    """The database is restarting or out of connections: say so, and when to try again; never a 500."""
+    if not isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        return None
+    logging.getLogger("weishang.webstore").warning("database unavailable: %s", type(exc).__name__)
+    return JSONResponse({"error": "database: unavailable for a moment; try again"}, 503, {"Retry-After": "2"})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -121,8 +126,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"store": settings.store_url, **context}, status_code=status)
 
-    app.add_middleware(RefuseNul)
-
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
         status = 404 if isinstance(exc, NotFound) else 400
@@ -134,9 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeout)
     async def database_away(request: Request, exc: Exception) -> JSONResponse:
-        """The database is restarting or out of connections: say so, and when to try again; never a 500."""
-        logging.getLogger("weishang.webstore").warning("database unavailable: %s", type(exc).__name__)
-        return JSONResponse({"error": "database: unavailable for a moment; try again"}, 503, {"Retry-After": "2"})
+        return database_unavailable(exc)  # type: ignore[return-value]
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -183,25 +184,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             targets[code] = found
         return targets[code]
 
-    @app.get("/r/{code}")
-    async def landing(code: str, request: Request, utm_source: str | None = None) -> RedirectResponse:
-        """Send the visitor to the product (or the store) at once; the click is written in the next batch.
-
-        On the event loop, with no thread hop: a known code and the signing key are answered from memory;
-        only the first sight of a code (or of the key) asks the database, in a worker thread.
-        """
-        sign = cached_signer() if secret else await run_in_threadpool(cached_signer)
-        visitor = sign.unsign("visitor", request.cookies.get(VISITOR), YEAR) or secrets.token_urlsafe(16)
-        found = targets[code] if code in targets else await run_in_threadpool(landing_target, code)
-        target = "/"
-        if found is not None:
-            link_id, target = found
-            outlet = utm_source or (urlsplit(request.headers.get("referer", "")).hostname or None)
-            ip = request.client.host if request.client else None
-            clicks.add(PendingClick(link_id, visitor, outlet, ip, request.headers.get("user-agent"), utcnow()))
-        response = RedirectResponse(target, status_code=302)
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
-        return response
+    # The landing answers before the routes; NUL characters are refused before either (the last added runs first).
+    app.add_middleware(
+        Landing,
+        targets=targets,
+        find_target=landing_target,
+        signer=cached_signer,
+        clicks=clicks,
+        unavailable=database_unavailable,
+    )
+    app.add_middleware(RefuseNul)
 
     @app.get("/p/{sku}", response_class=HTMLResponse)
     def product_page(sku: str, request: Request, via: str | None = None) -> Response:
