@@ -6,11 +6,13 @@ the posts it never sent free of doubt."""
 from __future__ import annotations
 
 import importlib
+import time
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.channel_kit import load_scaffold, registered
 from weishang_core import accounts, catalog, distribution, hookimpl, identities
@@ -37,6 +39,7 @@ def fanout(kit, services):
     emulator = testing.BatchoutEmulator().start()
     seen: dict[str, str] = {}  # idempotency key -> its attempt's committed outcome when the call began
     kill_at: list[int] = []
+    slow: dict[str, Any] = {"seconds": 0.0, "lease_left": [], "published": []}  # per call, in order
 
     class Watched(module.BatchoutChannel):
         name = "watched"
@@ -50,8 +53,12 @@ def fanout(kit, services):
                     .order_by(PostAttempt.id.desc())
                     .limit(1)
                 )
+                post = other.scalars(select(Post).where(Post.idempotency_key == idempotency_key)).one()
+                slow["lease_left"].append((post.lease_until - utcnow()).total_seconds())
+                slow["published"].append(other.scalar(select(func.count()).where(Post.status == "published")))
             if kill_at and len(seen) == kill_at[0]:
                 raise Killed
+            time.sleep(slow["seconds"])
             return super().publish(account, payload, idempotency_key)
 
     class Plugin:
@@ -70,7 +77,7 @@ def fanout(kit, services):
             ids = [
                 p.id for n in range(RESELLERS) for p in distribution.plan(session, services.settings, "KIWI", f"r{n}")
             ]
-        yield services, emulator, ids, seen, kill_at
+        yield services, emulator, ids, seen, kill_at, slow
     emulator.stop()
 
 
@@ -80,7 +87,7 @@ def statuses(services, ids: list[int]) -> list[str]:  # type: ignore[no-untyped-
 
 
 def test_a_batch_publishes_each_post_once_each_marked_started_before_its_call(fanout) -> None:
-    services, emulator, ids, seen, _ = fanout
+    services, emulator, ids, seen, _, _ = fanout
     results = distribution.step_many(services.maker, services.settings, ids)
     assert results == dict.fromkeys(ids)  # all final
     assert statuses(services, ids) == ["published"] * RESELLERS
@@ -92,7 +99,7 @@ def test_a_batch_publishes_each_post_once_each_marked_started_before_its_call(fa
 
 
 def test_a_worker_killed_mid_batch_looks_up_only_what_it_may_have_sent(fanout) -> None:
-    services, emulator, ids, seen, kill_at = fanout
+    services, emulator, ids, seen, kill_at, _ = fanout
     kill_at.append(3)  # two posts sent but not recorded, the third killed in its call, five never reached
     with pytest.raises(Killed):
         distribution.step_many(services.maker, services.settings, ids)
@@ -111,8 +118,21 @@ def test_a_worker_killed_mid_batch_looks_up_only_what_it_may_have_sent(fanout) -
 
 
 def test_large_fan_outs_go_in_batches_small_ones_post_by_post(fanout, monkeypatch) -> None:
-    services, _, ids, _, _ = fanout
+    services, _, ids, _, _, _ = fanout
     with services.maker() as session:
         assert distribution.batches(session, ids) == [[i] for i in ids]  # 8 posts: all start at once
         monkeypatch.setattr(distribution, "BATCH_FROM", 2)  # as if these eight were a fan-out of thousands
         assert distribution.batches(session, ids) == [ids[:4], ids[4:]]
+
+
+def test_a_slow_batch_records_what_is_done_and_renews_the_leases_ahead(fanout, monkeypatch) -> None:
+    """Every call starts with at least a lease's worth of time left, however long the calls before it took,
+    and what is done by then is recorded (so a takeover of an expired lease never finds it in doubt)."""
+    services, emulator, ids, _, _, slow = fanout
+    monkeypatch.setenv("WEISHANG_LEASE_SECONDS", "0.5")  # a quarter, 0.125 s, of margin for the calls ahead
+    slow["seconds"] = 0.2
+    assert distribution.step_many(services.maker, services.settings, ids) == dict.fromkeys(ids)
+    assert statuses(services, ids) == ["published"] * RESELLERS
+    assert sorted(Counter(post["key"] for post in emulator.posts).values()) == [1] * RESELLERS
+    assert min(slow["lease_left"]) > 0.4, slow["lease_left"]  # without renewals the last would be long gone
+    assert slow["published"] == list(range(RESELLERS))  # each call began with every earlier post recorded

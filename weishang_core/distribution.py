@@ -461,7 +461,7 @@ def step_many(maker: sessionmaker[Session], settings: Settings, post_ids: list[i
     killed mid-batch leaves the posts it never sent without doubt. Leases get a margin for the calls
     before them, renewed (after recording what is done) whenever the batch runs past it.
     """
-    now = utcnow()
+    now, leased_at = utcnow(), time.monotonic()  # the leases run from here, claim included
     results: dict[int, float | None] = dict.fromkeys(post_ids)
     begun: list[_Begun] = []
     margin = lease() / 4 if len(post_ids) > 1 else timedelta(0)
@@ -476,7 +476,7 @@ def step_many(maker: sessionmaker[Session], settings: Settings, post_ids: list[i
             else:
                 results[claimed[0].id] = decided
         session.flush()
-    leased_at, done = time.monotonic(), []
+    done: list[tuple[_Begun, _Outcome]] = []
     with maker() as marks:  # one connection for the marks, each committed as it is written
         marks.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         for n, current in enumerate(begun):
