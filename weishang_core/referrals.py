@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from weishang_core import bulk, identities
@@ -154,18 +154,23 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
                 "created_at": at,
             }
         )
-    ids = list(session.scalars(insert(Click).returning(Click.id, sort_by_parameter_order=True), rows))
+    session.flush()  # what the session holds goes first: the rows below are written past it
+    ids = bulk.reserve_ids(session, Click.__table__, len(rows))
+    for row, click_id in zip(rows, ids, strict=True):
+        row["id"] = click_id
+    bulk.write_rows(session, Click.__table__, rows)
     binding_visitors = sorted({c.visitor_id for c, fresh in zip(clicks, fresh_visits, strict=True) if fresh})
     bindings: dict[str, Binding] = {
         b.visitor_id: b for (b,) in bulk.rows_among(session, select(Binding), Binding.visitor_id, binding_visitors)
     }
-    for click, row, click_id, fresh in zip(clicks, rows, ids, fresh_visits, strict=True):
+    new_bindings: list[Binding] = []
+    for click, row, fresh in zip(clicks, rows, fresh_visits, strict=True):
         if fresh:
             binding = apply_rule(bindings.get(click.visitor_id), settings, click.visitor_id, click.link.reseller_id,
-                                 click_id, row["created_at"])  # fmt: skip
+                                 row["id"], row["created_at"])  # fmt: skip
             if click.visitor_id not in bindings:
                 bindings[click.visitor_id] = binding
-                session.add(binding)
+                new_bindings.append(binding)
         if row["counted"]:
             emit_after_commit(
                 session,
@@ -174,7 +179,13 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
                 visitor_id=click.visitor_id,
                 outlet=row["outlet"],
             )
-    session.flush()
+    session.flush()  # bindings that were already there and changed
+    # New visitors' bindings, built by the rule but written as rows: a viral burst is mostly new phones.
+    bulk.write_rows(session, Binding.__table__, [
+        {"visitor_id": b.visitor_id, "referrer_id": b.referrer_id, "click_id": b.click_id, "bound_at": b.bound_at,
+         "protected_until": b.protected_until, "expires_at": b.expires_at}
+        for b in new_bindings
+    ])  # fmt: skip
     return ids
 
 
