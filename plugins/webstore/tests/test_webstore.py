@@ -340,3 +340,39 @@ def test_click_spam_from_one_address_counts_once_and_moves_no_money(shop) -> Non
     [used] = [link for link in mine["links"] if link["code"] == code]
     assert used["outlets"] == {"weibo": {"clicks": 1, "orders": 1}}
     assert [(c["level"], c["amount"]) for c in mine["commissions"]] == [(1, "10.00")]  # the one real order only
+
+
+def test_a_new_link_seen_by_a_crowd_at_once_is_looked_up_once(shop) -> None:
+    """A link posted to a large group is first opened by many phones together: one lookup serves them all."""
+    import asyncio
+
+    import httpx
+    from sqlalchemy import event, func, select
+
+    from weishang_core.db import get_engine, get_sessionmaker
+    from weishang_core.models import Click
+
+    store, app = shop
+    code = store.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
+    lookups: list[str] = []
+
+    def seen(conn, cursor, statement: str, *args) -> None:
+        if "FROM referral_links" in statement:
+            lookups.append(statement)
+
+    async def crowd() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://store") as phone:
+            return await asyncio.gather(*(phone.get(f"/r/{code}") for _ in range(100)))
+
+    engine = get_engine(store.url)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answers = asyncio.run(crowd())
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert {(a.status_code, a.headers["location"]) for a in answers} == {(302, f"/p/KIWI?via={code}")}
+    assert len(lookups) == 1, lookups
+    app.state.clicks.flush()
+    with get_sessionmaker(store.url)() as session:
+        assert session.scalar(select(func.count()).select_from(Click)) == 100

@@ -9,6 +9,7 @@ on to the store unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ class Landing:
     ) -> None:
         self.app, self.targets, self.find_target, self.signer = app, targets, find_target, signer
         self.clicks, self.unavailable, self.sign = clicks, unavailable, None
+        self.looking: dict[str, asyncio.Future[Any]] = {}  # first sights being looked up, by code
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -60,12 +62,12 @@ class Landing:
     async def land(self, scope: dict[str, Any], code: str) -> Response:
         """Send the visitor to the product (or the store) at once; the click is written in the next batch.
         Only the first sight of a code (or of the key) asks the database, in a worker thread."""
-        sign = self.sign or await run_in_threadpool(self.signer)
+        sign = self.sign or await self.once("", self.signer)
         self.sign = sign
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", ())}
         cookies = cookie_parser(headers.get("cookie", ""))
         visitor = sign.unsign("visitor", cookies.get(VISITOR), YEAR) or secrets.token_urlsafe(16)
-        found = self.targets[code] if code in self.targets else await run_in_threadpool(self.find_target, code)
+        found = self.targets[code] if code in self.targets else await self.once(code, lambda: self.find_target(code))
         target = "/"
         if found is not None:
             link_id, target = found
@@ -77,3 +79,13 @@ class Landing:
         response = RedirectResponse(target, status_code=302)
         response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
         return response
+
+    async def once(self, key: str, look_up: Callable[[], Any]) -> Any:
+        """One lookup in a worker thread for however many requests need it at once. A new link posted to a
+        large group is first seen by hundreds of phones together; each asking the database on its own
+        queued them all behind the connection pool (bench/README.md, viral_landing)."""
+        pending = self.looking.get(key)
+        if pending is None:
+            pending = self.looking[key] = asyncio.ensure_future(run_in_threadpool(look_up))
+            pending.add_done_callback(lambda _: self.looking.pop(key, None))
+        return await asyncio.shield(pending)  # a visitor who leaves does not cancel the others' lookup
