@@ -126,3 +126,24 @@ def test_a_plugin_adds_a_command() -> None:
 
         assert CliRunner().invoke(cli, ["hello-funnel"]).output == "funnel!\n"
     cli.commands.pop("hello-funnel")
+
+
+def test_an_import_tells_listening_plugins_of_each_order_and_commission(store, tmp_path) -> None:
+    """Imports skip events nobody listens to (there are 100,000s); a listening plugin still hears them all."""
+    store("product", "add", "--sku", "KIWI", "--title", "t", "--price", "100.00", "--stock", "10",
+          "--commission", "L1=10%")  # fmt: skip
+    store("reseller", "add", "B", "--sponsor", "老李")
+    code = store.json("link", "create", "--reseller", "B")["code"]
+    file = tmp_path / "orders.csv"
+    file.write_text(f"key,sku,qty,buyer,ref\nk1,KIWI,1,C,{code}\nk2,KIWI,2,D,\n", encoding="utf-8")
+    recorder = Recorder()
+    with registered(recorder):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("key,sku,qty,buyer,ref\nk3,KIWI,0,E,\n", encoding="utf-8")
+        store.fails("order", "import", str(bad))  # refused: nothing written, nothing told
+        store("order", "import", str(file))
+    assert sorted(recorder.calls, key=str) == sorted([
+        ("commission_created", {"who": "B", "level": 1, "amount": 1000}),
+        ("order_paid", {"order": 1, "total": 10000, "referrer": "B"}),
+        ("order_paid", {"order": 2, "total": 20000, "referrer": None}),
+    ], key=str)  # fmt: skip

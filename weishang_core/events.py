@@ -12,8 +12,15 @@ from weishang_core.plugins import load_plugins, pm
 _KEY = "weishang_pending_events"
 
 
+def heard(hook: str) -> bool:
+    """Whether any plugin implements ``hook``: an import emits 100,000s of events, most of them unheard."""
+    load_plugins()
+    return bool(getattr(pm.hook, hook).get_hookimpls())
+
+
 def emit_after_commit(session: Session, hook: str, **kwargs: Any) -> None:
-    session.info.setdefault(_KEY, []).append((hook, kwargs))
+    if heard(hook):
+        session.info.setdefault(_KEY, []).append((hook, kwargs))
 
 
 @event.listens_for(Session, "after_commit")
@@ -21,11 +28,8 @@ def _fire(session: Session) -> None:
     pending = session.info.pop(_KEY, [])
     if pending:
         load_plugins()
-    listened: dict[str, bool] = {}  # an import commits 100,000s of events; skip the hooks nobody implements
     for hook, kwargs in pending:
-        caller = getattr(pm.hook, hook)
-        if listened.setdefault(hook, bool(caller.get_hookimpls())):
-            caller(**kwargs)
+        getattr(pm.hook, hook)(**kwargs)
 
 
 @event.listens_for(Session, "after_rollback")

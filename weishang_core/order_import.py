@@ -24,7 +24,7 @@ from weishang_core.clock import parse_when
 from weishang_core.config import Settings
 from weishang_core.csv_input import read_rows
 from weishang_core.errors import UserError
-from weishang_core.events import emit_after_commit
+from weishang_core.events import emit_after_commit, heard
 from weishang_core.models import Binding, Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, ReferralLink
 from weishang_core.orders import check_contact, check_qty, reserve_stock
 
@@ -296,6 +296,7 @@ def _attribution(
 def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[Row, int, int, list[_Earned]]]:
     """One chunk's orders, lines and history in three statements; what each line earns whom."""
     orders, lines, history, written = [], [], [], []
+    tell = heard("order_paid")
     order_ids = bulk.reserve_ids(session, Order.__table__, len(rows))
     line_ids = bulk.reserve_ids(session, OrderLine.__table__, len(rows))
     for row, order_id, line_id in zip(rows, order_ids, line_ids, strict=True):
@@ -325,7 +326,8 @@ def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[
         )  # fmt: skip
         earned = _earned(plan, referrer_id, row, buyer.id) if referrer and note is None else []
         written.append((row, order_id, line_id, earned))
-        emit_after_commit(session, "order_paid", order_id=order_id, total=total, referrer=handle)
+        if tell:
+            emit_after_commit(session, "order_paid", order_id=order_id, total=total, referrer=handle)
     bulk.write_rows(session, Order.__table__, orders)
     bulk.write_rows(session, OrderLine.__table__, lines)
     bulk.write_rows(session, OrderEvent.__table__, history)
@@ -345,7 +347,7 @@ def _write_commissions(
     session: Session, written: list[tuple[Row, int, int, list[_Earned]]], holds: dict[int, timedelta]
 ) -> None:
     """The chunk's pending ledger entries in one statement, release dates set for delivered orders."""
-    entries = []
+    entries, tell = [], heard("commission_created")
     for row, order_id, line_id, earned in written:
         for e in earned:
             entries.append(
@@ -354,7 +356,7 @@ def _write_commissions(
                  "available_at": row.delivered_at + holds[e.beneficiary_id] if row.delivered_at else None,
                  "created_at": row.paid_at}
             )  # fmt: skip
-            emit_after_commit(
-                session, "commission_created", order_id=order_id, beneficiary=e.handle, level=e.level, amount=e.amount
-            )
+            if tell:
+                emit_after_commit(session, "commission_created", order_id=order_id, beneficiary=e.handle,
+                                  level=e.level, amount=e.amount)  # fmt: skip
     bulk.write_rows(session, LedgerEntry.__table__, entries)
