@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -169,6 +170,63 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
     yield url
     client.flushdb()
+
+
+class PrivateRedis:
+    """A Redis server of the test's own, on a free port and saving nothing, so it can really be restarted
+    (the shared one on 6379 cannot be, under other tests' feet)."""
+
+    def __init__(self, binary: str, port: int) -> None:
+        self.binary, self.port = binary, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the private Redis did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()  # as a crash or a restart: everything in memory is gone
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self, down_seconds: float) -> None:
+        """Killed, refusing connections for ``down_seconds``, then back, empty."""
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if IN_CI:
+            pytest.fail("redis-server is required in CI and is not installed")
+        pytest.skip("redis-server is not installed (set CI=true to make this a failure)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = PrivateRedis(binary, port)
+    server.start()
+    yield server
+    server.stop()
 
 
 def take_database_away(url: str, seconds: float) -> None:
