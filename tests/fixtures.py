@@ -229,6 +229,60 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.stop()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (Debian's ``pg_createcluster``, trust auth on a free port), so it
+    can really be stopped and started mid-run; the shared server cannot be, under other tests' feet."""
+
+    def __init__(self, version: str, name: str, port: int) -> None:
+        self.version, self.name, self.port = version, name, port
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def ctl(self, *args: str) -> None:
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def restart(self, down_seconds: float) -> None:
+        """Stopped as a crash would stop it (no checkpoint, every connection cut), down for ``down_seconds``,
+        then started again: it recovers from its write-ahead log, as after a power cut."""
+        self.ctl("stop", "-m", "immediate")
+        time.sleep(down_seconds)
+        self.ctl("start")
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import shutil
+
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    missing = (
+        "Debian's pg_createcluster (postgresql-common)" if shutil.which("pg_createcluster") is None
+        else "a PostgreSQL server (apt-get install postgresql)" if not versions
+        else "root, to create a cluster" if os.geteuid() != 0
+        else None
+    )  # fmt: skip
+    if missing:
+        if IN_CI:
+            pytest.fail(f"the PostgreSQL restart test needs {missing}")
+        pytest.skip(f"the PostgreSQL restart test needs {missing} (set CI=true to make this a failure)")
+    server = PrivatePostgres(versions[-1].parts[-3], f"weishang_{secrets.token_hex(4)}", _free_port())
+    create = ["pg_createcluster", server.version, server.name, "-p", str(server.port), "--", "--auth-host=trust"]
+    subprocess.run([*create, "--auth-local=trust"], check=True, capture_output=True, timeout=120)
+    try:
+        server.ctl("start")
+        yield server
+    finally:
+        _forget(server.url)
+        subprocess.run(["pg_dropcluster", server.version, server.name, "--stop"], capture_output=True, timeout=120)
+
+
 def take_database_away(url: str, seconds: float) -> None:
     """What a PostgreSQL restart looks like to its clients, on one database only (the others keep running):
     every connection to it is terminated, and new ones are refused for SECONDS."""

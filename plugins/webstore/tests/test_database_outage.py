@@ -1,9 +1,9 @@
 """PostgreSQL goes away mid-run: the store answers 503 meanwhile, comes back by itself, and no order or
 ledger entry is lost or written twice.
 
-The outage is made on the test's own database, so the rest of the server's databases are untouched:
-every connection to it is terminated and new ones are refused for two seconds — what a restart looks
-like from the store's side (its pooled connections die, then it cannot connect for a while).
+The orders test crashes and restarts a PostgreSQL cluster of its own (the shared server cannot be
+restarted under other tests). The landing test takes only its own database away on the shared server:
+every connection to it is terminated and new ones are refused for two seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import requests
 from sqlalchemy import func, select
 from test_live_store import free_port, serving
 
-from tests.fixtures import Weishang, take_database_away
+from tests.fixtures import PrivatePostgres, Weishang, take_database_away
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import LedgerEntry, Order
 
@@ -44,7 +44,10 @@ def place_until_done(base: str, ref: str, keys: list[str], answers: list[int], s
             time.sleep(0.05)
 
 
-def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp_path: Path) -> None:
+def test_orders_and_commissions_survive_postgresql_restarting(private_postgres: PrivatePostgres, tmp_path: Path):
+    """On a PostgreSQL cluster of the test's own, crashed and started again twice: under the store, then
+    under the CLI."""
+    pg_url = private_postgres.url
     cli = Weishang(pg_url, tmp_path / "home")
     cli("init", "--seller", "老李")
     cli("product", "add", "--sku", "KIWI", "--title", "紅心獼猴桃", "--price", "39.90", "--stock", "1000",
@@ -61,7 +64,7 @@ def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp
         for buyer in buyers:
             buyer.start()
         time.sleep(0.5)
-        take_database_away(pg_url, 2.0)
+        private_postgres.restart(down_seconds=2.0)
         for buyer in buyers:
             buyer.join(timeout=120)
         assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}  # back by itself
@@ -75,7 +78,7 @@ def test_orders_and_commissions_survive_the_database_going_away(pg_url: str, tmp
 
     # The seller marks them paid from the CLI while the database goes away again.
     refused: list[str] = []
-    trouble = threading.Timer(1.0, take_database_away, args=(pg_url, 2.0))
+    trouble = threading.Timer(1.0, private_postgres.restart, args=(2.0,))
     trouble.start()
     for order_id in sorted(answers):
         for _ in range(200):
