@@ -172,6 +172,15 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class PrivateRedis:
     """A Redis server of the test's own, on a free port and saving nothing, so it can really be restarted
     (the shared one on 6379 cannot be, under other tests' feet)."""
@@ -191,7 +200,8 @@ class PrivateRedis:
         deadline = time.monotonic() + 10
         while True:
             try:
-                redis.Redis(port=self.port, socket_connect_timeout=1).ping()
+                with redis.Redis(port=self.port, socket_connect_timeout=1) as client:
+                    client.ping()
                 return
             except redis.ConnectionError:
                 assert time.monotonic() < deadline, "the private Redis did not start"
@@ -213,28 +223,16 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     import shutil
-    import socket
 
     binary = shutil.which("redis-server")
     if binary is None:
         if IN_CI:
             pytest.fail("redis-server is required in CI and is not installed")
         pytest.skip("redis-server is not installed (set CI=true to make this a failure)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = PrivateRedis(binary, port)
+    server = PrivateRedis(binary, free_port())
     server.start()
     yield server
     server.stop()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivatePostgres:
@@ -272,7 +270,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         if IN_CI:
             pytest.fail(f"the PostgreSQL restart test needs {missing}")
         pytest.skip(f"the PostgreSQL restart test needs {missing} (set CI=true to make this a failure)")
-    server = PrivatePostgres(versions[-1].parts[-3], f"weishang_{secrets.token_hex(4)}", _free_port())
+    server = PrivatePostgres(versions[-1].parts[-3], f"weishang_{secrets.token_hex(4)}", free_port())
     create = ["pg_createcluster", server.version, server.name, "-p", str(server.port), "--", "--auth-host=trust"]
     subprocess.run([*create, "--auth-local=trust"], check=True, capture_output=True, timeout=120)
     try:

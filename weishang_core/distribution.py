@@ -15,6 +15,7 @@ import hashlib
 import os
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -125,7 +126,7 @@ def _refusal(
     if known is not None:  # the batch counted them at its claim; this post itself is one of them
         today = known.today.get((account.id, post.local_day), 0) - 1
     else:
-        today = posts_today(session, post.local_day, exclude_id, account.id).get(account.id, 0)
+        today = posts_today(session, post.local_day, exclude_id, [account.id]).get(account.id, 0)
     if today >= account.daily_cap:
         return (
             f"daily cap: {today} posts already on {account.name} for {post.local_day} (limit {account.daily_cap} a day)"
@@ -134,17 +135,17 @@ def _refusal(
 
 
 def posts_today(
-    session: Session, day: str, exclude_id: int | None = None, account_id: int | None = None
+    session: Session, day: str, exclude_id: int | None = None, account_ids: Collection[int] | None = None
 ) -> dict[int, int]:
-    """Posts counting toward each account's daily cap on the seller's DAY, by account id (or just one's:
-    a publishing step asks for its own account only, not for a count over every post of the day)."""
+    """Posts counting toward each account's daily cap on the seller's DAY, by account id (or just some
+    accounts': a publishing step asks for its own, not for a count over every post of the day)."""
     query = (
         select(Post.account_id, func.count())
         .where(Post.local_day == day, Post.status.in_(ACTIVE), Post.id != (exclude_id or -1))
         .group_by(Post.account_id)
     )
-    if account_id is not None:
-        query = query.where(Post.account_id == account_id)
+    if account_ids is not None:
+        query = query.where(Post.account_id.in_(account_ids))
     return {account_id: count for account_id, count in session.execute(query)}
 
 
@@ -225,7 +226,7 @@ def preview(
     with session.begin_nested() as savepoint:
         for post in plan(session, settings, sku, poster_handle, note, now=now):
             account = session.get_one(OutletAccount, post.account_id)
-            today = posts_today(session, post.local_day, post.id, account.id).get(account.id, 0)
+            today = posts_today(session, post.local_day, post.id, [account.id]).get(account.id, 0)
             shown.append(
                 {
                     "account": account.name,
@@ -291,18 +292,12 @@ class _Known:
     @classmethod
     def load(cls, session: Session, claims: list[Claimed]) -> _Known:
         posts = [claimed[0] for claimed in claims]
-        today: dict[tuple[int, str], int] = {}
-        if posts:
-            counts = session.execute(
-                select(Post.account_id, Post.local_day, func.count())
-                .where(
-                    Post.account_id.in_({p.account_id for p in posts}),
-                    Post.local_day.in_({p.local_day for p in posts}),
-                    Post.status.in_(ACTIVE),
-                )
-                .group_by(Post.account_id, Post.local_day)
-            )
-            today = {(account_id, day): n for account_id, day, n in counts}
+        account_ids = {p.account_id for p in posts}
+        today = {
+            (account_id, day): n
+            for day in {p.local_day for p in posts}  # a batch is nearly always of one day
+            for account_id, n in posts_today(session, day, account_ids=account_ids).items()
+        }
         return cls(_doubtful(session, [p.id for p in posts]) if posts else set(), today)
 
     def campaign(self, session: Session, product: Product) -> dict[str, Any] | None:

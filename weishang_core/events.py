@@ -25,9 +25,7 @@ def emit_after_commit(session: Session, hook: str, **kwargs: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _fire(session: Session) -> None:
-    pending = session.info.pop(_KEY, [])
-    if pending:
-        load_plugins()
+    pending = session.info.pop(_KEY, [])  # only hooks heard when emitted, so the plugins are loaded
     for hook, kwargs in pending:
         getattr(pm.hook, hook)(**kwargs)
 

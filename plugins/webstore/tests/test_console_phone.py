@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from test_live_store import ARTIFACTS, PHONE, browser, free_port, serving  # noqa: F401  (browser: a fixture)
+from test_live_store import ARTIFACTS, PHONE, browser, serving  # noqa: F401  (browser: a fixture)
 from weishang_wechat.testing import WeChatEmulator
 from weishang_weibo.testing import WeiboEmulator
 
-from tests.fixtures import Weishang
+from tests.fixtures import Weishang, free_port
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import Click, Order, Post, utcnow
 

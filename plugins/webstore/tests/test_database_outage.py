@@ -15,9 +15,9 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import func, select
-from test_live_store import free_port, serving
+from test_live_store import serving
 
-from tests.fixtures import PrivatePostgres, Weishang, take_database_away
+from tests.fixtures import PrivatePostgres, Weishang, free_port, take_database_away
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import LedgerEntry, Order
 

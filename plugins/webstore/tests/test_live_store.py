@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,19 +19,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures import IN_CI, Weishang
+from tests.fixtures import IN_CI, Weishang, free_port
 from weishang_core.models import utcnow
 
 WEISHANG = str(Path(sys.executable).with_name("weishang"))
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,6 +15,7 @@ from weishang_weibo.api import WeiboError
 from weishang_weibo.channel import Weibo, marker
 from weishang_weibo.testing import WeiboEmulator
 
+from tests.fixtures import free_port
 from weishang_core.channels import Account, count_text
 from weishang_core.content import Content
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError
@@ -57,12 +57,6 @@ class TestWeiboConformance(ChannelConformance):
     @pytest.fixture
     def account(self, emulator):
         return connected(emulator)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def add_account(store, emulator: WeiboEmulator, redirect_uri: str = "http://127.0.0.1:9/cb", **extra: str) -> None:
