@@ -262,3 +262,13 @@ def test_reseller_show_explains_trust(shop) -> None:
     assert "extra hold       7 days" in shown
     data = shop.json("reseller", "show", "小王")
     assert data["trust"]["score"] == 50 and data["trust"]["extra_hold_days"] == 7
+
+
+def test_a_reseller_without_a_sponsor_earns_level_one_only(shop) -> None:
+    """Seen on SQLAlchemy 2.1: paying an order through a sponsorless reseller failed with NoResultFound."""
+    shop("reseller", "add", "獨行俠")
+    code = code_of(shop, "獨行俠", "KIWI")
+    shop("order", "create", "--sku", "KIWI", "--qty", "1", "--buyer", "張三", "--ref", code)
+    shop("order", "pay", "1")
+    entries = shop.json("commissions", "--reseller", "獨行俠")["entries"]
+    assert [(e["level"], e["amount"]) for e in entries] == [(1, "10.00")]

@@ -329,11 +329,13 @@ def ancestors(session: Session, identity_id: int, levels: int) -> list[Identity]
     if levels <= 0:
         return []
     people = [aliased(Identity) for _ in range(levels + 1)]
-    query = select(*people[1:]).select_from(people[0])
+    # The person's own id comes first so the row always has a non-NULL column: with one level and no
+    # sponsor, a row of one NULL entity is "no row" to SQLAlchemy 2.1's .one().
+    query = select(people[0].id, *people[1:])
     for child, parent in zip(people, people[1:], strict=False):
         query = query.outerjoin(parent, child.sponsor_id == parent.id)
     row = session.execute(query.where(people[0].id == identity_id)).one()
-    return [person for person in row if person is not None]
+    return [person for person in row[1:] if person is not None]
 
 
 def chain_ids(session: Session, identity_id: int) -> list[int]:
