@@ -43,7 +43,13 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size())
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size())
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            f"database URL: {parsed.get_backend_name()} needs the Python driver {exc.name!r}, which is not "
+            "installed; pip install 'psycopg[binary]' (weishang installs it by default)"
+        ) from None
 
 
 def pool_size() -> int:
