@@ -171,3 +171,24 @@ def test_the_campaign_progress_bar_moves_after_a_purchase(live, browser) -> None
     assert "還剩 19 份" in page.locator("#campaign").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "campaign-phone.png"), full_page=True)
+
+
+def test_a_burst_of_new_buyers_slows_the_store_but_never_stalls_it(live) -> None:
+    """64 phones posting new buyers' orders at once to a fresh `serve --workers 2`, while their friends'
+    clicks are being written: every order is taken (201), none waits out the connection pool (503)."""
+    cli, base, code = live
+    cli("product", "update", "KIWI", "--stock", "1000")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def buy(n: int) -> list[int]:
+        with requests.Session() as phone:
+            statuses = [phone.get(f"{base}/r/{code}", allow_redirects=False, timeout=60).status_code]
+            for k in range(3):
+                body = {"sku": "KIWI", "qty": 1, "buyer": {"name": f"買家{n}-{k}"}, "ref": code}
+                statuses.append(phone.post(f"{base}/api/orders", json=body, timeout=60).status_code)
+            return statuses
+
+    with ThreadPoolExecutor(64) as pool:
+        statuses = [s for batch in pool.map(buy, range(64)) for s in batch]
+    assert statuses.count(302) == 64 and statuses.count(201) == 64 * 3, sorted(set(statuses))
+    assert len(cli.json("order", "list")) == 64 * 3

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from weishang_core import campaigns, distribution, identities, orders, payments, referrals, tasks
 from weishang_core.config import Settings, load_settings
-from weishang_core.db import get_sessionmaker
+from weishang_core.db import get_sessionmaker, pool_size
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
@@ -36,6 +37,7 @@ from weishang_webstore.console import add_console
 from weishang_webstore.landing import VISITOR, YEAR, Landing
 from weishang_webstore.nul_guard import RefuseNul
 from weishang_webstore.signing import Signer, store_secret
+from weishang_webstore.transactions import CommitInThread, request_session
 
 SESSION = "ws_session"
 SESSION_AGE = 30 * 86400
@@ -83,17 +85,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # As many request threads as the pool has connections for (less one for the click writer), so a
+        # request never waits on the pool behind another request's thread (see db.pool_size).
+        to_thread.current_default_thread_limiter().total_tokens = max(1, pool_size() - 1)
         yield
         app.state.clicks.close()  # write what is buffered before the server stops
 
     app = FastAPI(title="weishang web store", version="0.1.0", lifespan=lifespan)
+    app.router.route_class = CommitInThread
 
     def db() -> Iterator[Session]:
         """One transaction per request. Its scope is the endpoint ("function"): FastAPI's default runs the
         commit after the response is sent, so a 201 could reach the buyer for an order whose commit then
-        failed (tests/test_database_outage.py caught one)."""
-        with maker.begin() as session:
-            yield session
+        failed (tests/test_database_outage.py caught one). The signing key is read before the request's
+        session takes its connection: a request never holds one pooled connection while asking for another
+        (64 first buyers at once used to hold 15 and wait for 15 more until the pool timed out)."""
+        cached_signer()
+        yield from request_session(maker)
 
     DB = Annotated[Session, Depends(db, scope="function")]  # committed before the answer, never after
 
@@ -258,7 +266,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return visitor
 
     def place(session: Session, data: OrderIn, visitor: str | None) -> tuple[Order, str]:
-        clicks.flush()  # this process's latest clicks first: a buyer may click and buy at once
         if listing.listed_product(session, data.sku) is None:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
@@ -275,13 +282,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return order, signer(session).sign("order", str(order.id))
 
-    @app.post("/api/orders", status_code=201)
+    def clicks_written() -> None:
+        """This process's latest clicks first: a buyer may click and buy at once. A dependency declared
+        before the session, so the click writer's connection is taken and given back before the request's."""
+        clicks.flush()
+
+    Flushed = Depends(clicks_written)
+
+    @app.post("/api/orders", status_code=201, dependencies=[Flushed])
     def api_order(data: OrderIn, request: Request, session: DB) -> dict[str, Any]:
         """Place an order; attribution from the signed visitor cookie or the explicit ``ref`` code."""
         order, token = place(session, data, visitor_of(request, signer(session)))
         return {"order": orders.as_dict(session, order), "token": token, "url": f"/orders/{order.id}?t={token}"}
 
-    @app.post("/buy")
+    @app.post("/buy", dependencies=[Flushed])
     def buy_form(
         request: Request,
         session: DB,
@@ -373,13 +387,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return response
 
-    @app.get("/api/me")
+    @app.get("/api/me", dependencies=[Flushed])
     def api_me(request: Request, session: DB) -> dict[str, Any]:
         """The signed-in reseller's own links, clicks, orders, commissions, payouts and downline."""
         person = me_of(request, session)
         if person is None:
             raise Unauthorized("session: sign in with the link the seller sent you")
-        clicks.flush()  # this process's latest clicks count too
         return dashboard.for_reseller(session, settings, person)
 
     @app.get("/me", response_class=HTMLResponse)

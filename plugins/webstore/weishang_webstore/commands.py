@@ -25,6 +25,9 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     # Worker processes read their configuration from the environment, like every weishang process.
     os.environ["WEISHANG_DATABASE_URL"] = app.settings.database_url
     os.environ["WEISHANG_HOME"] = str(app.settings.home)
+    # Each server process runs one request thread per pooled connection (app.lifespan); 16 is enough for
+    # the store's short transactions and keeps two processes well under PostgreSQL's 100 connections.
+    os.environ.setdefault("WEISHANG_DB_POOL_SIZE", "16")
     click.echo(f"web store on http://{host}:{port} with {workers} worker(s); Ctrl-C stops it", err=True)
     uvicorn.run("weishang_webstore.asgi:app", host=host, port=port, workers=workers, log_level="warning")
 

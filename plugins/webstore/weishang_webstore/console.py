@@ -42,6 +42,7 @@ from weishang_core.plugins import get_channel, get_channels
 from weishang_webstore import console_auth
 from weishang_webstore.console_auth import COOKIE, SESSION_AGE, BadLink, SignInRequired
 from weishang_webstore.signing import Signer
+from weishang_webstore.transactions import CommitInThread, request_session
 
 ORDER_ACTIONS = ("pay", "ship", "deliver", "complete", "cancel")
 OAUTH_AGE = 15 * 60
@@ -65,11 +66,10 @@ def add_console(
     signer: Callable[[Session], Signer],
     page: Callable[..., HTMLResponse],
 ) -> None:
-    router = APIRouter(prefix="/console", include_in_schema=False)  # pages, not an API to publish
+    router = APIRouter(prefix="/console", include_in_schema=False, route_class=CommitInThread)  # pages, not an API
 
     def db() -> Iterator[Session]:
-        with maker.begin() as session:
-            yield session
+        yield from request_session(maker)
 
     DB = Annotated[Session, Depends(db, scope="function")]  # committed before the answer, never after
 
