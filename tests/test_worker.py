@@ -232,11 +232,25 @@ def test_redis_restarted_empty_mid_run_loses_nothing(private_redis: PrivateRedis
     env["WEISHANG_BROKER_URL"] = private_redis.url
     emulator.latency = 0.05
     distribute(env)
-    start_worker("--beat")  # the beat's reconciler re-enqueues posts stuck queued or publishing
-    start_worker()
+    start_worker("--beat")
+    start_worker()  # each worker's sweeper steps posts left queued or publishing, from the database
     wait_until(services, lambda c: c.get("published", 0) >= 30)
     private_redis.restart(down_seconds=2.0)
     assert counts(services).get("published", 0) < POSTS, "the restart came too late to prove anything"
+    wait_until(services, lambda c: c.get("published", 0) == POSTS)
+    assert_exactly_once(services, emulator)
+
+
+def test_posts_whose_messages_never_arrive_go_out_once_without_the_beat(fanout) -> None:
+    """Every message is lost before a worker sees it, and no beat runs: the workers' sweepers find the posts
+    in the database and publish each exactly once (a consumer that stops receiving looks the same)."""
+    import redis
+
+    services, emulator, env, start_worker = fanout
+    distribute(env)
+    redis.Redis.from_url(env["WEISHANG_BROKER_URL"]).flushdb()
+    start_worker()
+    start_worker()
     wait_until(services, lambda c: c.get("published", 0) == POSTS)
     assert_exactly_once(services, emulator)
 

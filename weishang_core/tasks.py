@@ -4,13 +4,18 @@ Both run the same :func:`weishang_core.distribution.step` (Celery runs a large f
 through :func:`~weishang_core.distribution.step_many`). Tasks take ids, re-read state, and are sent
 only after the transaction that wrote their rows has committed. Celery delivers at least once
 (``acks_late``, a killed worker's task comes back); ``step``'s lease and lookup make that exactly once on
-the outlet. A beat schedule settles commissions and re-enqueues posts a lost message left behind, so the
-database, not Redis, is the source of truth.
+the outlet. The database, not Redis, is the source of truth: every worker runs a :class:`Sweeper` that
+steps the posts a lost message left behind straight from the database, so recovery needs neither the
+beat nor a consumer that still receives (a Redis restarted empty, or Celery's consumer that stops
+consuming after a reconnect, celery#8030/#8091). The beat settles commissions on a schedule.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import random
 import threading
 import time
 from collections.abc import Iterable
@@ -29,6 +34,7 @@ from weishang_core.models import utcnow
 IN_PROCESS_MAX_WAIT = 60.0  # longer waits (quotas) are left to `weishang posts run` or a worker
 
 app = Celery("weishang")
+log = logging.getLogger("weishang.worker")
 
 
 def configure(settings: Settings) -> Celery:
@@ -47,10 +53,6 @@ def configure(settings: Settings) -> Celery:
             "settle": {
                 "task": "weishang.settle",
                 "schedule": float(os.environ.get("WEISHANG_SETTLE_EVERY", "600")),
-            },
-            "reconcile": {
-                "task": "weishang.reconcile",
-                "schedule": float(os.environ.get("WEISHANG_RECONCILE_EVERY", "30")),
             },
         },
     )
@@ -94,16 +96,38 @@ def _again(post_id: int, delay: float | None) -> None:
         publish_task.apply_async(args=[post_id], countdown=delay)
 
 
-@app.task(name="weishang.reconcile", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True)
-def reconcile_task() -> int:
-    """Re-enqueue posts that are due or stuck: covers lost messages, a flushed Redis, a killed worker."""
-    settings = _worker_settings()
-    with get_sessionmaker(settings.database_url)() as session:
-        grace = timedelta(seconds=float(os.environ.get("WEISHANG_RECONCILE_GRACE", "20")))
-        ids = distribution.due_posts(session, utcnow(), grace)
-    for post_id in ids:
-        publish_task.apply_async(args=[post_id])
-    return len(ids)
+class Sweeper(threading.Thread):
+    """Steps, from the database, the posts that are due or stuck longer than a grace period: a lost or
+    never-delivered message, a Redis restarted empty, a killed worker's lease. Every worker runs one; the
+    step's claim and lease make two sweepers (or a sweeper and a task) publish a post once. What needs
+    another step later is enqueued when the broker answers, else found by the next sweep."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="weishang-sweeper", daemon=True)
+        self.settings = settings
+        self.every = float(os.environ.get("WEISHANG_RECONCILE_EVERY", "30"))
+        self.grace = timedelta(seconds=float(os.environ.get("WEISHANG_RECONCILE_GRACE", "20")))
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every * random.uniform(0.75, 1.25)):  # workers spread their sweeps
+            try:
+                self.sweep()
+            except Exception:  # the database is away: the next sweep tries again
+                log.warning("sweeper: could not step due posts; trying again later", exc_info=True)
+
+    def sweep(self) -> int:
+        maker = get_sessionmaker(self.settings.database_url)
+        with maker() as session:
+            ids = distribution.due_posts(session, utcnow(), self.grace)
+            groups = distribution.batches(session, ids) if ids else []
+        if ids:
+            log.warning("sweeper: %d post(s) were due without a message; stepping them", len(ids))
+        for group in groups:
+            for post_id, delay in distribution.step_many(maker, self.settings, group).items():
+                with contextlib.suppress(Exception):  # kombu's OperationalError: the broker is away; next sweep
+                    _again(post_id, delay)
+        return len(ids)
 
 
 @app.task(name="weishang.settle", acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True)

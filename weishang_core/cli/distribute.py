@@ -170,7 +170,7 @@ def posts_run(app: AppContext) -> None:
 
 @click.command()
 @click.option("--concurrency", default=8, show_default=True, help="Posts published at once by this worker.")
-@click.option("--beat", is_flag=True, help="Also run the schedule (settle, reconcile); run it on one worker.")
+@click.option("--beat", is_flag=True, help="Also run the schedule (settle); run it on one worker.")
 @click.option("--loglevel", default="INFO", show_default=True)
 @pass_app
 def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None:
@@ -178,9 +178,9 @@ def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None
     settings = app.settings
     if not settings.broker_url:
         raise click.ClickException("worker: no broker configured; set WEISHANG_BROKER_URL=redis://…")
-    # One connection per publishing thread, and two for Celery's own and the schedule's: fewer, and
-    # connections are opened and closed around every step.
-    os.environ.setdefault("WEISHANG_DB_POOL_SIZE", str(concurrency + 2))
+    # One connection per publishing thread, and three for Celery's own, the schedule's and the sweeper's:
+    # fewer, and connections are opened and closed around every step.
+    os.environ.setdefault("WEISHANG_DB_POOL_SIZE", str(concurrency + 3))
     app.ensure_schema()
     os.environ["WEISHANG_DATABASE_URL"] = settings.database_url  # the tasks read settings as this process has
     os.environ["WEISHANG_BROKER_URL"] = settings.broker_url
@@ -196,7 +196,12 @@ def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None
     if beat:
         argv += ["--beat", f"--schedule={settings.home / 'celerybeat-schedule'}"]
         settings.home.mkdir(parents=True, exist_ok=True)
-    tasks.app.worker_main(argv)
+    sweeper = tasks.Sweeper(settings)
+    sweeper.start()
+    try:
+        tasks.app.worker_main(argv)
+    finally:
+        sweeper.stopped.set()
 
 
 def register(cli: click.Group) -> None:
