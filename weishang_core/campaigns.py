@@ -21,6 +21,7 @@ from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Campaign, Order, Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.validation import parse_id
 
 LIVE = ("open", "funded")
 
@@ -68,10 +69,7 @@ def create(
 
 
 def get(session: Session, campaign_id: int | str) -> Campaign:
-    try:
-        campaign = session.get(Campaign, int(campaign_id))
-    except (TypeError, ValueError):
-        raise UserError(f"campaign: {campaign_id!r} is not a campaign number") from None
+    campaign = session.get(Campaign, parse_id(campaign_id, "campaign", "campaign number"))
     if campaign is None:
         raise NotFound(f"campaign: no campaign {campaign_id}")
     return campaign

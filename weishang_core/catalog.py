@@ -20,6 +20,7 @@ from weishang_core.errors import NotFound, UserError
 from weishang_core.images import check_readable
 from weishang_core.models import Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.private_files import make_folder, make_home
 
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _IMAGE_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png", b"GIF87a": "gif", b"GIF89a": "gif"}
@@ -56,7 +57,7 @@ def check_title(title: str) -> str:
 
 def check_stock(value: str | int) -> int:
     text = str(value).strip()
-    if not re.fullmatch(r"-?\d+", text):
+    if not re.fullmatch(r"-?[0-9]{1,30}", text):
         raise UserError(f"stock: {value!r} is not a whole number")
     stock = int(text)
     if stock < 0:
@@ -93,12 +94,9 @@ def store_image(settings: Settings, path: str) -> str:
     name = f"{hashlib.sha256(data).hexdigest()[:20]}.{'jpg' if kind == 'jpeg' else kind}"
     target = settings.home / "media" / name
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(make_home(settings) / "media")
         shutil.copyfile(source, target)
     return name
-
-
-MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 
 
 def store_photo(settings: Settings, data: bytes, filename: str = "photo") -> str:
@@ -107,8 +105,8 @@ def store_photo(settings: Settings, data: bytes, filename: str = "photo") -> str
 
     if not data:
         raise UserError(f"photo: {filename!r} is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UserError(f"photo: {filename!r} is {len(data) // (1024 * 1024)} MB; at most 15 MB")
+    if len(data) > settings.max_upload_bytes:
+        raise UserError(f"photo: {filename!r} is larger than the upload limit of {settings.max_upload_bytes} bytes")
     if image_kind(data) is None:
         raise UserError(f"photo: {filename!r} is not a JPEG, PNG, GIF or WebP image")
     try:
@@ -118,7 +116,7 @@ def store_photo(settings: Settings, data: bytes, filename: str = "photo") -> str
     name = f"{hashlib.sha256(jpeg).hexdigest()[:20]}.jpg"
     target = settings.home / "media" / name
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(make_home(settings) / "media")
         target.write_bytes(jpeg)
     return name
 

@@ -13,7 +13,7 @@ from weishang_core.errors import UserError
 from weishang_core.money import format_rate, format_yuan, parse_rate, parse_yuan
 
 HARD_MAX_LEVELS = 3
-_PART = re.compile(r"L(?P<level>\d+)=(?P<value>.+)")
+_PART = re.compile(r"L(?P<level>[0-9]{1,9})=(?P<value>.+)")
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from weishang_core.errors import UserError
+from weishang_core.validation import is_ascii_whole, parse_whole
 
 COMPLIANCE_PROFILES = {"strict": 1, "cn": 2, "open": 3}
+MAX_JSON_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+CLICKS_PER_ADDRESS = 10  # see docs/decisions.md, "Click spam"
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class Settings:
     protection_days: int = 0  # a binding cannot be taken over for this long
     attribution_days: int = 30  # a binding lapses after this long
     return_days: int = 7  # the no-reason return window after delivery (七天無理由退貨)
+    max_json_bytes: int = MAX_JSON_BYTES  # a request body that is not an upload (docs/security-limits.md)
+    max_upload_bytes: int = MAX_UPLOAD_BYTES  # a multipart body: the console's product photos
+    clicks_per_address: int = CLICKS_PER_ADDRESS  # counted visitors per link per minute from one IP address
 
     @property
     def tz(self) -> ZoneInfo:
@@ -65,6 +72,9 @@ def load_settings(database_url: str | None = None, broker_url: str | None = None
         protection_days=_days("WEISHANG_PROTECTION_DAYS", 0),
         attribution_days=_days("WEISHANG_ATTRIBUTION_DAYS", 30),
         return_days=_days("WEISHANG_RETURN_DAYS", 7),
+        max_json_bytes=_whole("WEISHANG_MAX_JSON_BYTES", MAX_JSON_BYTES, 1024, 2**30, "a number of bytes"),
+        max_upload_bytes=_whole("WEISHANG_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES, 1024, 2**31, "a number of bytes"),
+        clicks_per_address=_whole("WEISHANG_CLICKS_PER_ADDRESS", CLICKS_PER_ADDRESS, 1, 100_000, "a number of clicks"),
     )
 
 
@@ -72,6 +82,11 @@ def _days(name: str, default: int) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) > 3650:
+    if not is_ascii_whole(text) or int(text) > 3650:
         raise UserError(f"{name}: {text!r} is not a number of days between 0 and 3650")
     return int(text)
+
+
+def _whole(name: str, default: int, low: int, high: int, what: str) -> int:
+    text = os.environ.get(name, "").strip()
+    return parse_whole(text, name, low, high, what) if text else default

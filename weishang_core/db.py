@@ -11,7 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from weishang_core import private_files
 from weishang_core.errors import UserError
+from weishang_core.validation import is_ascii_whole
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ def get_engine(url: str) -> Engine:
         raise UserError(f"database URL: {url!r} is not a database URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_files.create_database_file(Path(parsed.database))  # outlet secrets, the signing key
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -58,7 +60,7 @@ def pool_size() -> int:
     use, and every PostgreSQL connection is a new server process. ``weishang worker`` sizes it to its
     concurrency."""
     value = os.environ.get("WEISHANG_DB_POOL_SIZE", "5")
-    if not value.isdigit() or int(value) < 1:
+    if not is_ascii_whole(value) or int(value) < 1:
         raise UserError(f"WEISHANG_DB_POOL_SIZE: {value!r} is not a whole number of connections (1 or more)")
     return int(value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -26,19 +27,28 @@ def fit_for_upload(path: str | Path, max_bytes: int, formats: tuple[str, ...] = 
 
 
 MAX_SIDE = 1600
+MAX_PIXELS = 60_000_000  # below Pillow's own bomb limits (89 million warns, twice that raises)
 
 
 def check_readable(data: bytes) -> None:
-    """Raise ``ValueError`` unless the bytes decode as a whole image (a right header is not enough)."""
+    """Raise ``ValueError`` unless the bytes decode as a whole image (a right header is not enough).
+
+    A small file may claim billions of pixels (a decompression bomb): Pillow warns past its limit and
+    raises past twice that as it opens the file, with an error of its own that is no ``OSError`` (it was a
+    500); both are refused here like any picture past ``MAX_PIXELS``, and the warning is not printed."""
     from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > 60_000_000:
-                raise ValueError(f"{image.width}×{image.height} pixels is too large a picture")
-            image.load()
+        with warnings.catch_warnings():  # not thread-safe before Python 3.14; it only ever adds this filter
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise ValueError(f"{image.width}×{image.height} pixels is too large a picture")
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"too large a picture (more than {MAX_PIXELS:,} pixels)") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"not a readable image ({exc.__class__.__name__})") from None
 

@@ -12,8 +12,9 @@ import re
 from weishang_core.errors import UserError
 
 MAX_FEN = 10_000_000_00  # ten million yuan: larger amounts are typos, not sales
-_YUAN = re.compile(r"(?P<int>\d{1,12})(?:\.(?P<frac>\d{1,2}))?")
-_PERCENT = re.compile(r"(?P<int>\d{1,3})(?:\.(?P<frac>\d{1,2}))?%")
+# re.ASCII: ``\d`` would otherwise take any script's digits ("٣٩.٩٠"), which nobody types for a price on purpose
+_YUAN = re.compile(r"(?P<int>\d{1,12})(?:\.(?P<frac>\d{1,2}))?", re.ASCII)
+_PERCENT = re.compile(r"(?P<int>\d{1,3})(?:\.(?P<frac>\d{1,2}))?%", re.ASCII)
 
 
 def parse_yuan(text: str, field: str = "amount", *, allow_zero: bool = True) -> int:
@@ -25,7 +26,7 @@ def parse_yuan(text: str, field: str = "amount", *, allow_zero: bool = True) -> 
     if match is None:
         if cleaned.startswith("-"):
             raise UserError(f"{field}: {text!r} is negative; amounts must be 0.00 or more")
-        if re.fullmatch(r"\d+\.\d{3,}", cleaned):
+        if re.fullmatch(r"\d+\.\d{3,}", cleaned, re.ASCII):
             raise UserError(f"{field}: {text!r} has more than two decimals; amounts are in yuan and fen")
         raise UserError(f"{field}: {text!r} is not an amount in yuan such as 39.90")
     fen = int(match["int"]) * 100 + int((match["frac"] or "0").ljust(2, "0"))

@@ -20,21 +20,19 @@ from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
 from weishang_core.money import format_yuan, split_largest_remainder
+from weishang_core.validation import check_text, parse_id, parse_whole
 
 MAX_QTY = 10_000
 PAID_STATES = ("paid", "shipped", "delivered", "completed")
 
 
 def check_qty(qty: int | str, field: str = "qty") -> int:
-    text = str(qty).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_QTY:
-        raise UserError(f"{field}: {qty!r} must be a whole number from 1 to {MAX_QTY}")
-    return int(text)
+    return parse_whole(qty, field, 1, MAX_QTY)
 
 
-def check_contact(contact: str | None) -> None:
-    if contact is not None and len(contact) > 200:
-        raise UserError("contact: longer than 200 characters")
+def check_contact(contact: str | None, field: str = "contact") -> None:
+    if contact is not None:
+        check_text(contact, field, 200)
 
 
 def reserve_stock(session: Session, product: Product, qty: int) -> None:
@@ -51,10 +49,7 @@ def reserve_stock(session: Session, product: Product, qty: int) -> None:
 
 
 def get(session: Session, order_id: int | str) -> Order:
-    try:
-        key = int(order_id)
-    except (TypeError, ValueError):
-        raise UserError(f"order: {order_id!r} is not an order number") from None
+    key = parse_id(order_id, "order", "order number")
     order = session.get(Order, key)
     if order is None:
         raise NotFound(f"order: no order {order_id}")

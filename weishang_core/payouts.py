@@ -8,15 +8,15 @@ only records the transfer for the seller to make (and to export as a batch file)
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from weishang_core import hookimpl
+from weishang_core.csv_output import write_rows
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, LedgerEntry, Payout, utcnow
 from weishang_core.money import format_yuan
@@ -90,15 +90,20 @@ def as_dict(payout: Payout, person: Identity) -> dict[str, Any]:
     }
 
 
-def export_csv(session: Session, path: str) -> int:
+CSV_FIELDS = ["id", "beneficiary", "contact", "amount", "method", "reference", "created_at"]
+PEOPLE_FIELDS = ("beneficiary", "contact", "reference")  # typed by people (the reference quotes them)
+
+
+def write_csv(session: Session, handle: IO[str]) -> int:
+    """The payouts as the batch file the seller opens in a spreadsheet (see ``csv_output``)."""
     rows = [as_dict(p, i) for p, i in list_all(session)]
+    write_rows(handle, CSV_FIELDS, rows, PEOPLE_FIELDS)
+    return len(rows)
+
+
+def export_csv(session: Session, path: str) -> int:
     target = Path(path)
     if target.parent and not target.parent.exists():
         raise UserError(f"csv: folder {str(target.parent)!r} does not exist")
     with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=["id", "beneficiary", "contact", "amount", "method", "reference", "created_at"]
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    return len(rows)
+        return write_csv(session, handle)

@@ -11,6 +11,7 @@ rare whole-chain questions (cycles, downline size) use one recursive CTE.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -108,11 +109,10 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
 
     The rules are the single click's, applied in the order the clicks happened. A repeat by the same
     visitor on the same link within ``BURST_SECONDS`` of their last counted click is stored but not
-    counted and does not touch attribution. A click from an address (IP and user agent) that already
-    had a counted click on the link within the window is click spam: stored, not counted, so it moves
-    no figure; it still binds its visitor, because the visitor cookie, not the address, is what
-    attributes a buyer, and several real phones share one address behind a carrier's NAT. Clicks with
-    no valid visitor id are skipped (the web store always makes one).
+    counted and does not touch attribution. An IP address counts at most ``clicks_per_address`` clicks on
+    a link in any such window, whatever user agents it sends; past that a click is click spam: stored,
+    not counted. It still binds its visitor: the cookie, not the address, attributes a buyer, and real
+    phones share addresses (docs/decisions.md). Clicks without a valid visitor id are skipped.
     """
     clicks = sorted((c for c in clicks if c.visitor_id and len(c.visitor_id) <= 64), key=lambda c: c.at or utcnow())
     if not clicks:
@@ -129,19 +129,15 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
     for visitor, link_id, at in bulk.rows_among(session, by_visitor, Click.visitor_id, visitors):
         last_counted[(visitor, link_id)] = at
     hashes = [(fingerprint(c.ip), fingerprint(c.user_agent)) for c in clicks]
-    from_address = _last_counted_by_address(session, sorted({ip for ip, _ in hashes if ip}), since)
+    addresses = _AddressWindows(session, sorted({ip for ip, _ in hashes if ip}), since, settings.clicks_per_address)
     rows, fresh_visits = [], []
     for click, (ip_hash, ua_hash) in zip(clicks, hashes, strict=True):
         at = click.at or utcnow()
         previous = last_counted.get((click.visitor_id, click.link.id))
         fresh = previous is None or previous <= at - burst
-        address = (click.link.id, ip_hash, ua_hash or "")
-        seen = from_address.get(address) if ip_hash else None
-        counted = fresh and (seen is None or seen <= at - burst)
+        counted = fresh and (ip_hash is None or addresses.admit((click.link.id, ip_hash), at))
         if counted:
             last_counted[(click.visitor_id, click.link.id)] = at
-            if ip_hash:
-                from_address[address] = at
         fresh_visits.append(fresh)
         rows.append(
             {
@@ -189,17 +185,32 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
     return ids
 
 
-def _last_counted_by_address(session: Session, ip_hashes: list[str], since: datetime) -> dict[tuple, datetime]:
-    """When each (link, address, user agent) last had a counted click since ``since``."""
-    query = (
-        select(Click.link_id, Click.ip_hash, Click.ua_hash, func.max(Click.created_at))
-        .where(Click.counted.is_(True), Click.created_at > since)
-        .group_by(Click.link_id, Click.ip_hash, Click.ua_hash)
-    )
-    return {
-        (link_id, ip_hash, ua_hash or ""): at
-        for link_id, ip_hash, ua_hash, at in bulk.rows_among(session, query, Click.ip_hash, ip_hashes)
-    }
+class _AddressWindows:
+    """The counted clicks of each (link, IP address) in the last ``BURST_SECONDS``, for the click-spam rule.
+
+    Loaded once for a batch (at most ``most`` a window per address, so few rows however many clicks were
+    refused); the batch's clicks are then admitted in time order, so a time that left the window stays out.
+    """
+
+    def __init__(self, session: Session, ip_hashes: list[str], since: datetime, most: int) -> None:
+        self.most, self.times = most, {}
+        query = select(Click.link_id, Click.ip_hash, Click.created_at).where(
+            Click.counted.is_(True), Click.created_at > since
+        )
+        for link_id, ip_hash, at in bulk.rows_among(session, query, Click.ip_hash, ip_hashes):
+            self.times.setdefault((link_id, ip_hash), []).append(at)
+        for found in self.times.values():
+            found.sort()
+
+    def admit(self, address: tuple[int, str], at: datetime) -> bool:
+        """Whether the address may count one more click at ``at``; if so, it is counted."""
+        window = self.times.setdefault(address, [])
+        while window and window[0] <= at - timedelta(seconds=BURST_SECONDS):
+            window.pop(0)
+        if len(window) >= self.most:
+            return False
+        bisect.insort(window, at)
+        return True
 
 
 def bind(

@@ -11,6 +11,7 @@ from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.errors import ChannelError, UserError
 from weishang_core.plugins import get_channel
+from weishang_core.validation import is_ascii_whole
 
 
 @click.group()
@@ -23,13 +24,18 @@ def account() -> None:
 @click.option("--name", required=True, help="A name for this account, e.g. laoli-oa.")
 @click.option("--owner", help="Whose account it is (default: the seller).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A channel option; repeat.")
-@click.option("--daily-cap", default=4, show_default=True, help="Posts a day on this account at most (anti-spam).")
+@click.option(
+    "--daily-cap", default="4", metavar="N", show_default=True, help="Posts a day on this account at most (anti-spam)."
+)
 @json_option
 @pass_app
 def add(app: AppContext, channel, name, owner, options, daily_cap, as_json) -> None:  # type: ignore[no-untyped-def]
     """Connect an outlet account on CHANNEL (see `weishang channels`)."""
     with app.transaction() as session:
-        record = accounts.add(session, channel, name, owner, accounts.parse_options(options), daily_cap)
+        if not is_ascii_whole(daily_cap.strip()):
+            raise UserError(f"daily-cap: {daily_cap!r} is not a whole number of posts a day")
+        cap = int(daily_cap)
+        record = accounts.add(session, channel, name, owner, accounts.parse_options(options), cap)
         data = accounts.as_dict(record)
     if as_json:
         emit_json(data)

@@ -10,6 +10,7 @@ from weishang_core.cli.money import _now, now_option
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.clock import parse_when
 from weishang_core.models import Campaign
+from weishang_core.validation import parse_whole
 
 
 @click.group()
@@ -25,12 +26,16 @@ def _line(data: dict) -> str:  # type: ignore[type-arg]
     )
 
 
+def _units(text: str | None, field: str) -> int | None:
+    return None if text is None else parse_whole(text, field, 1, 1_000_000, "a whole number of units")
+
+
 @campaign.command("create")
 @click.option("--sku", required=True)
 @click.option("--target", required=True, help="Amount to raise in yuan, e.g. 5000.00.")
 @click.option("--deadline", required=True, metavar="ISO8601")
-@click.option("--min-qty", type=int, help="Units that must sell for the campaign to succeed.")
-@click.option("--max-qty", type=int, help="Units the farm can produce: sales stop there.")
+@click.option("--min-qty", metavar="N", help="Units that must sell for the campaign to succeed.")
+@click.option("--max-qty", metavar="N", help="Units the farm can produce: sales stop there.")
 @click.option("--ship-by", metavar="ISO8601")
 @now_option
 @json_option
@@ -44,8 +49,8 @@ def create(app: AppContext, sku, target, deadline, min_qty, max_qty, ship_by, no
             sku,
             target,
             parse_when(deadline, tz, "deadline"),
-            min_qty,
-            max_qty,
+            _units(min_qty, "min-qty"),
+            _units(max_qty, "max-qty"),
             parse_when(ship_by, tz, "ship-by") if ship_by else None,
             _now(app, now_text),
         )

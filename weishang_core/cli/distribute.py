@@ -15,6 +15,8 @@ from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.clock import parse_when
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import Post, utcnow
+from weishang_core.private_files import make_home
+from weishang_core.validation import parse_id
 
 
 def _snapshot(app: AppContext, ids: list[int]) -> list[dict]:  # type: ignore[type-arg]
@@ -137,12 +139,13 @@ def posts(ctx: click.Context, sku: str | None, status: str | None, as_json: bool
 
 
 @posts.command("resolve")
-@click.argument("post_id", type=int)
+@click.argument("number", metavar="POST_ID")
 @click.option("--published", "url", help="It did go out: record its URL.")
 @click.option("--retry", is_flag=True, help="It did not: send it again.")
 @pass_app
-def posts_resolve(app: AppContext, post_id: int, url: str | None, retry: bool) -> None:
+def posts_resolve(app: AppContext, number: str, url: str | None, retry: bool) -> None:
     """Settle an unconfirmed post by hand."""
+    post_id = parse_id(number, "post", "post number")
     with app.transaction() as session:
         post = distribution.resolve(session, post_id, url, retry)
         status = post.status
@@ -195,7 +198,7 @@ def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None
     ]
     if beat:
         argv += ["--beat", f"--schedule={settings.home / 'celerybeat-schedule'}"]
-        settings.home.mkdir(parents=True, exist_ok=True)
+        make_home(settings)
     sweeper = tasks.Sweeper(settings)
     sweeper.start()
     try:

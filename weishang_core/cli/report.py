@@ -10,6 +10,7 @@ from weishang_core import charts, insight
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit_json, json_option, table
 from weishang_core.errors import UserError
+from weishang_core.validation import is_ascii_whole
 
 
 def _rows(funnels: list[insight.Funnel]) -> list[list[str]]:
@@ -25,12 +26,15 @@ def _tree_lines(nodes: list[insight.TreeNode], depth: int = 0) -> list[str]:
 
 
 @click.command()
-@click.option("--days", default=30, show_default=True, type=int, help="The window: the last N days.")
+@click.option("--days", "days_text", metavar="N", default="30", show_default=True, help="The window: the last N days.")
 @click.option("--svg", "svg_path", type=click.Path(dir_okay=False), help="Also write the charts to this SVG file.")
 @json_option
 @pass_app
-def report(app: AppContext, days: int, svg_path: str | None, as_json: bool) -> None:
+def report(app: AppContext, days_text: str, svg_path: str | None, as_json: bool) -> None:
     """Posts → clicks → orders → revenue → commissions per outlet and per reseller; the referral tree."""
+    if not is_ascii_whole(days_text.strip()):
+        raise UserError(f"days: {days_text!r} is not a whole number of days")
+    days = int(days_text)
     try:
         insight.check_days(days)
     except ValueError as exc:

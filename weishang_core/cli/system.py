@@ -6,7 +6,7 @@ import click
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from weishang_core import accounts, identities, migrate
+from weishang_core import accounts, identities, migrate, private_files
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, json_option
 from weishang_core.commission_rules import format_rule, parse_rule
@@ -23,6 +23,8 @@ def init(app: AppContext, seller: str | None, commission: str | None) -> None:
     """Create or upgrade the database to the latest schema; safe to run again."""
     engine = get_engine(app.settings.database_url)
     before, after = migrate.upgrade(engine)
+    private_files.make_home(app.settings)
+    _tighten(app)
     where = make_url(normalize_url(app.settings.database_url)).render_as_string(hide_password=True)
     if before == after:
         click.echo(f"database {where} is up to date (revision {after})")
@@ -36,6 +38,17 @@ def init(app: AppContext, seller: str | None, commission: str | None) -> None:
             rule = format_rule(parse_rule(commission, app.settings.max_commission_levels, app.settings.compliance))
             session.merge(StoreSetting(key="default_commission", value=rule))
             click.echo(f"default commission: {rule}")
+
+
+def _tighten(app: AppContext) -> None:
+    """Existing homes and databases made by older versions (or by hand) become private too."""
+    try:
+        changed = private_files.tighten(app.settings)
+    except OSError as exc:
+        click.echo(f"warning: could not make {exc.filename} private: {exc.strerror}", err=True)
+        return
+    for path, mode in changed:
+        click.echo(f"made {path} private (was {mode:o}): it holds outlet secrets and the signing key")
 
 
 @click.command()
@@ -120,6 +133,8 @@ def doctor(app: AppContext) -> None:
         warnings = []
     for name, warning in warnings:
         click.echo(f"warn  {'account':10} {name}: {warning}")
+    for path, mode in private_files.loose(settings):
+        click.echo(f"warn  {'files':10} {path} is mode {mode:o}, readable by others: run `weishang init`")
     if failures:
         raise SystemExit(1)
 

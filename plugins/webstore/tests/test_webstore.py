@@ -309,19 +309,22 @@ def test_clicks_are_written_in_batches_and_none_is_lost(shop) -> None:
     assert kept == 51
 
 
-def test_click_spam_from_one_address_counts_once_and_moves_no_money(shop) -> None:
+def test_click_spam_from_one_address_counts_at_most_n_and_moves_no_money(shop) -> None:
+    """Rotating the user agent used to make every hit count (the address was IP and user agent)."""
     from sqlalchemy import func, select
 
     from weishang_core.db import get_sessionmaker
     from weishang_core.models import Click, LedgerEntry
 
     store, app = shop
+    most = load_settings(store.url).clicks_per_address
     code = store.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
     address = ("203.0.113.9", 40000)
-    for _ in range(200):  # a script hammering the link without keeping cookies: 200 "visitors", one address
-        spam = TestClient(app, client=address).get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
+    for n in range(200):  # a script without cookies and a new user agent each time: 200 "visitors", one address
+        agent = {"user-agent": f"Mozilla/5.0 (Linux; Android {n % 14}; SM-{n:04d}) MicroMessenger/8.0.{n}"}
+        spam = TestClient(app, client=address, headers=agent).get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
         assert spam.status_code == 302
-    neighbour = TestClient(app, client=address)  # a real phone behind the same carrier NAT, same browser
+    neighbour = TestClient(app, client=address)  # a real phone behind the same carrier NAT
     neighbour.get(f"/r/{code}?utm_source=weibo", follow_redirects=False)
     placed = neighbour.post("/api/orders", json={"sku": "KIWI", "qty": 1, "buyer": {"name": "王五"}})
     assert placed.json()["order"]["attribution"]["referrer"] == "勤妹子"  # attribution follows the cookie
@@ -330,7 +333,7 @@ def test_click_spam_from_one_address_counts_once_and_moves_no_money(shop) -> Non
         stored = session.scalar(select(func.count()).select_from(Click))
         counted = session.scalar(select(func.count()).select_from(Click).where(Click.counted.is_(True)))
         ledger_before_payment = session.scalar(select(func.count()).select_from(LedgerEntry))
-    assert (stored, counted) == (201, 1)  # every click kept, the 200 repeats marked as not counted
+    assert (stored, counted) == (201, most)  # every click kept, all past the address's N marked as not counted
     assert ledger_before_payment == 0
     store("order", "pay", str(placed.json()["order"]["id"]))
     qin = TestClient(app)
@@ -338,8 +341,28 @@ def test_click_spam_from_one_address_counts_once_and_moves_no_money(shop) -> Non
     qin.get(magic.removeprefix("http://127.0.0.1:8000"), follow_redirects=False)
     mine = qin.get("/api/me").json()
     [used] = [link for link in mine["links"] if link["code"] == code]
-    assert used["outlets"] == {"weibo": {"clicks": 1, "orders": 1}}
+    assert used["outlets"] == {"weibo": {"clicks": most, "orders": 1}}
     assert [(c["level"], c["amount"]) for c in mine["commissions"]] == [(1, "10.00")]  # the one real order only
+
+
+def test_phones_behind_one_carrier_nat_are_each_counted_and_attributed(shop) -> None:
+    """N real phones on one address, all with WeChat's user agent of the same version: each is a visitor
+    (its own cookie) who counts and is attributed; the address rule only stops what comes past N."""
+    store, app = shop
+    most = load_settings(store.url).clicks_per_address
+    code = store.json("link", "create", "--reseller", "勤妹子", "--sku", "KIWI")["code"]
+    wechat = {"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.49"}
+    phones = [TestClient(app, client=("100.64.0.1", 30000 + n), headers=wechat) for n in range(most)]
+    for phone in phones:
+        assert phone.get(f"/r/{code}?utm_source=wechat-groups", follow_redirects=False).status_code == 302
+    for n, phone in enumerate(phones):
+        placed = phone.post("/api/orders", json={"sku": "KIWI", "qty": 1, "buyer": {"name": f"鄰居{n}"}})
+        assert placed.status_code == 201 and placed.json()["order"]["attribution"]["referrer"] == "勤妹子"
+    qin = TestClient(app)
+    magic = store("store", "magic-link", "勤妹子").stdout.strip()
+    qin.get(magic.removeprefix("http://127.0.0.1:8000"), follow_redirects=False)
+    [used] = [link for link in qin.get("/api/me").json()["links"] if link["code"] == code]
+    assert used["outlets"] == {"wechat-groups": {"clicks": most, "orders": most}}
 
 
 def test_a_new_link_seen_by_a_crowd_at_once_is_looked_up_once(shop) -> None:

@@ -32,10 +32,13 @@ from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing
+from weishang_webstore.body_limit import LimitBody
 from weishang_webstore.clicks import ClickBuffer
 from weishang_webstore.console import add_console
+from weishang_webstore.headers import SecurityHeaders, cookie_flags
 from weishang_webstore.landing import VISITOR, YEAR, Landing
 from weishang_webstore.nul_guard import RefuseNul
+from weishang_webstore.params import RowId, id_list
 from weishang_webstore.signing import Signer, store_secret
 from weishang_webstore.transactions import CommitInThread, request_session
 
@@ -82,6 +85,7 @@ def database_unavailable(exc: Exception) -> JSONResponse | None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     maker = get_sessionmaker(settings.database_url)
+    cookies = cookie_flags(settings.store_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -192,7 +196,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             targets[code] = found
         return targets[code]
 
-    # The landing answers before the routes; NUL characters are refused before either (the last added runs first).
+    # The landing answers before the routes; NUL characters are refused before either, and bodies over their
+    # limit before anything reads them (the last added runs first). See docs/security-limits.md.
     app.add_middleware(
         Landing,
         targets=targets,
@@ -200,8 +205,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signer=cached_signer,
         clicks=clicks,
         unavailable=database_unavailable,
+        cookies=cookies,
     )
     app.add_middleware(RefuseNul)
+    app.add_middleware(LimitBody, json_bytes=settings.max_json_bytes, upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer above carries the headers
 
     @app.get("/p/{sku}", response_class=HTMLResponse)
     def product_page(sku: str, request: Request, via: str | None = None) -> Response:
@@ -247,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             csrf=sign.sign("csrf", visitor),
             form_key=secrets.token_urlsafe(12),
         )
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
         return response
 
     @app.get("/media/{name}")
@@ -269,6 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if listing.listed_product(session, data.sku) is None:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
+        orders.check_contact(data.buyer.contact, "buyer.contact")
         order = orders.create(
             session,
             settings,
@@ -318,7 +327,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return orders.get(session, order_id), token or ""
 
     @app.get("/orders/{order_id}", response_class=HTMLResponse)
-    def order_page(order_id: int, request: Request, session: DB, t: str | None = None) -> HTMLResponse:
+    def order_page(order_id: RowId, request: Request, session: DB, t: str | None = None) -> HTMLResponse:
         order, token = order_by_token(session, order_id, t)
         buyer = session.get_one(Identity, order.buyer_id)
         can_resell = order.status in ("delivered", "completed") and not buyer.is_reseller
@@ -335,7 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             is_reseller=buyer.is_reseller,
             csrf=sign.sign("csrf", visitor),
         )
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
         return response
 
     def make_reseller(session: Session, order_token: str) -> tuple[Identity, str, str]:
@@ -371,7 +380,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checked_visitor(request, session, csrf)
         _, _, session_token = make_reseller(session, order_token)
         response = RedirectResponse("/me", status_code=303)
-        response.set_cookie(SESSION, session_token, max_age=SESSION_AGE, httponly=True, samesite="lax")
+        response.set_cookie(SESSION, session_token, max_age=SESSION_AGE, **cookies)
         return response
 
     @app.get("/signin")
@@ -382,9 +391,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if person_id is None:
             raise Forbidden("token: this sign-in link is invalid or has expired; ask for a new one")
         response = RedirectResponse("/me", status_code=303)
-        response.set_cookie(
-            SESSION, sign.sign("session", person_id), max_age=SESSION_AGE, httponly=True, samesite="lax"
-        )
+        response.set_cookie(SESSION, sign.sign("session", person_id), max_age=SESSION_AGE, **cookies)
         return response
 
     @app.get("/api/me", dependencies=[Flushed])
@@ -410,7 +417,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outlets=sharing.outlet_count(session, person),
             csrf=sign.sign("csrf", visitor),
         )
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
         return response
 
     @app.get("/api/me/kits")
@@ -478,7 +485,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outlets=distribution.preview(session, settings, product.sku, person.handle, note[:2000]),
             action="/me/distribute", back="/me", sku_field=True, csrf=sign.sign("csrf", visitor),
         )  # fmt: skip
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
         return response
 
     @app.get("/me/posts", response_class=HTMLResponse)
@@ -489,10 +496,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return page(request, "distribute_status.html", layout="me_layout.html", feed=feed, back="/me")
 
     def post_ids(ids: str) -> list[int]:
-        parts = [p.strip() for p in ids.split(",") if p.strip()]
-        if len(parts) > 200 or not all(p.isdigit() and len(p) < 12 for p in parts):
-            raise UserError("ids: give post ids separated by commas")
-        return [int(p) for p in parts]
+        return id_list(ids, "ids", required=False)
 
     @app.get("/api/me/posts")
     def api_posts(request: Request, session: DB, ids: str = "") -> list[dict[str, Any]]:

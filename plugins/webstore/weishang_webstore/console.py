@@ -6,7 +6,6 @@ and the insight dashboard. Every page is server-rendered for a phone; every chan
 through the same core services the CLI uses, so the console can do nothing the CLI refuses.
 """
 
-import csv
 import io
 import secrets
 from collections.abc import Callable, Iterator
@@ -39,8 +38,11 @@ from weishang_core.errors import ChannelError, UserError
 from weishang_core.models import Campaign, Identity, LedgerEntry, OutletAccount, Post, Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
 from weishang_core.plugins import get_channel, get_channels
+from weishang_core.validation import parse_whole
 from weishang_webstore import console_auth
 from weishang_webstore.console_auth import COOKIE, SESSION_AGE, BadLink, SignInRequired
+from weishang_webstore.headers import cookie_flags
+from weishang_webstore.params import RowId, id_list
 from weishang_webstore.signing import Signer
 from weishang_webstore.transactions import CommitInThread, request_session
 
@@ -67,6 +69,7 @@ def add_console(
     page: Callable[..., HTMLResponse],
 ) -> None:
     router = APIRouter(prefix="/console", include_in_schema=False, route_class=CommitInThread)  # pages, not an API
+    cookies = cookie_flags(settings.store_url)
 
     def db() -> Iterator[Session]:
         yield from request_session(maker)
@@ -111,13 +114,13 @@ def add_console(
         except BadLink as exc:
             return RedirectResponse(f"/console/login?error={quote(str(exc))}", status_code=303)
         response = RedirectResponse("/console", status_code=303)
-        response.set_cookie(COOKIE, cookie, max_age=SESSION_AGE, httponly=True, samesite="lax", path="/console")
+        response.set_cookie(COOKIE, cookie, max_age=SESSION_AGE, path="/console", **cookies)
         return response
 
     @router.post("/signout")
     def signout(me: Me) -> RedirectResponse:
         response = RedirectResponse("/console/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/console")
+        response.delete_cookie(COOKIE, path="/console", **cookies)
         return response
 
     # -- insight ------------------------------------------------------------------------------------
@@ -174,7 +177,7 @@ def add_console(
     def photo_names(photo: UploadFile | None) -> list[str] | None:
         if photo is None or not photo.filename:
             return None
-        data = photo.file.read(catalog.MAX_UPLOAD_BYTES + 1)
+        data = photo.file.read(settings.max_upload_bytes + 1)
         return [catalog.store_photo(settings, data, photo.filename)]
 
     @router.post("/products/new")
@@ -255,10 +258,7 @@ def add_console(
         return RedirectResponse(f"/console/posts?ids={','.join(map(str, ids))}", status_code=303)
 
     def wanted_ids(ids: str) -> list[int]:
-        parts = [p for p in ids.split(",") if p.strip()]
-        if not parts or len(parts) > 200 or not all(p.strip().isdigit() for p in parts):
-            raise UserError("ids: give post ids separated by commas")
-        return [int(p) for p in parts]
+        return id_list(ids, "ids", required=True)
 
     @router.get("/posts", response_class=HTMLResponse)
     def status_page(request: Request, me: Me, ids: str) -> HTMLResponse:
@@ -296,10 +296,7 @@ def add_console(
     def create_outlet(me: Me, form: Posted) -> Response:
         channel = get_channel(str(form.get("channel", "")))
         options = {o.name: str(form.get(f"opt_{o.name}", "")).strip() for o in channel.options}
-        try:
-            cap = int(str(form.get("daily_cap", "4")))
-        except ValueError:
-            raise UserError("daily_cap: give a whole number of posts a day") from None
+        cap = parse_whole(str(form.get("daily_cap", "4")), "daily_cap", 1, 1000, "a whole number of posts a day")
         with maker.begin() as session:
             owner = str(form.get("owner", "")).strip() or None
             account = accounts.add(session, channel.name, str(form.get("name", "")).strip(), owner,
@@ -370,13 +367,13 @@ def add_console(
         return [ledger.entry_dict(entry, handle) for entry, handle in rows]
 
     @router.get("/orders/{order_id}", response_class=HTMLResponse)
-    def order_page(order_id: int, request: Request, session: DB, me: Me) -> HTMLResponse:
+    def order_page(order_id: RowId, request: Request, session: DB, me: Me) -> HTMLResponse:
         order = orders.get(session, order_id)
         return view(request, "console/order.html", me, order=orders.as_dict(session, order),
                     commissions=order_commissions(session, order.id), actions=ORDER_ACTIONS)  # fmt: skip
 
     @router.post("/orders/{order_id}/status")
-    def order_status(order_id: int, me: Me, action: Annotated[str, Form(max_length=16)]) -> RedirectResponse:
+    def order_status(order_id: RowId, me: Me, action: Annotated[str, Form(max_length=16)]) -> RedirectResponse:
         if action not in ORDER_ACTIONS:
             raise UserError(f"action: {action!r} is not one of {', '.join(ORDER_ACTIONS)}")
         with maker.begin() as session:
@@ -390,7 +387,7 @@ def add_console(
 
     @router.post("/orders/{order_id}/refund", response_model=None)
     def refund(
-        order_id: int,
+        order_id: RowId,
         request: Request,
         me: Me,
         amount: Annotated[str, Form(max_length=20)] = "",
@@ -410,7 +407,7 @@ def add_console(
 
     @router.post("/orders/{order_id}/exchange", response_model=None)
     def exchange(
-        order_id: int,
+        order_id: RowId,
         request: Request,
         me: Me,
         qty: Annotated[str, Form(max_length=6)],
@@ -449,10 +446,7 @@ def add_console(
     @router.get("/money/payouts.csv")
     def payouts_csv(session: DB, me: Me) -> Response:
         buffer = io.StringIO()
-        fields = ["id", "beneficiary", "contact", "amount", "method", "reference", "created_at"]
-        writer = csv.DictWriter(buffer, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(payouts.as_dict(p, i) for p, i in payouts.list_all(session))
+        payouts.write_csv(session, buffer)
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="payouts.csv"'})  # fmt: skip
 
@@ -472,15 +466,14 @@ def add_console(
         deadline: Annotated[str, Form(max_length=40)] = "",
     ) -> RedirectResponse:
         when = parse_when(deadline, settings.tz, "deadline") if deadline.strip() else utcnow() + timedelta(days=days)
-        if max_qty.strip() and not max_qty.strip().isdigit():
-            raise UserError("max_qty: give a whole number of units, or leave it empty")
+        units = parse_whole(max_qty, "max_qty", 1, 1_000_000, "a whole number of units") if max_qty.strip() else None
         with maker.begin() as session:
-            made = campaigns.create(session, sku, target, when, max_qty=int(max_qty) if max_qty.strip() else None)
+            made = campaigns.create(session, sku, target, when, max_qty=units)
             number = made.id
         return back("/console/campaigns", f"campaign {number} is open")
 
     @router.post("/campaigns/{campaign_id}/close")
-    def close_campaign(campaign_id: int, me: Me) -> RedirectResponse:
+    def close_campaign(campaign_id: RowId, me: Me) -> RedirectResponse:
         with maker.begin() as session:
             closed = campaigns.close(session, settings, campaigns.get(session, campaign_id))
             status = closed.status

@@ -39,9 +39,10 @@ class Landing:
         signer: Callable[[], Signer],
         clicks: ClickBuffer,
         unavailable: Callable[[Exception], Response | None],
+        cookies: dict[str, Any],
     ) -> None:
         self.app, self.targets, self.find_target, self.signer = app, targets, find_target, signer
-        self.clicks, self.unavailable, self.sign = clicks, unavailable, None
+        self.clicks, self.unavailable, self.sign, self.cookies = clicks, unavailable, None, cookies
         self.looking: dict[str, asyncio.Future[Any]] = {}  # first sights being looked up, by code
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -77,7 +78,7 @@ class Landing:
             ip = scope["client"][0] if scope.get("client") else None
             self.clicks.add(PendingClick(link_id, visitor, outlet, ip, headers.get("user-agent"), utcnow()))
         response = RedirectResponse(target, status_code=302)
-        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, httponly=True, samesite="lax")
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **self.cookies)
         return response
 
     async def once(self, key: str, look_up: Callable[[], Any]) -> Any:

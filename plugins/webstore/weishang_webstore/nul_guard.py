@@ -43,15 +43,16 @@ class RefuseNul:
         if scope["method"] in ("GET", "HEAD", "OPTIONS") and b"content-length" not in headers:
             await self.app(scope, receive, send)
             return
-        messages, body = [], b""
+        messages, chunks = [], []  # joined once: ``body +=`` per chunk copied the body again at every chunk
         while True:
-            message = await receive()
+            message = await receive()  # bounded: body_limit.LimitBody, in front, refuses a body past its limit
             messages.append(message)
             if message["type"] != "http.request":
                 break
-            body += message.get("body", b"")
+            chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
+        body = b"".join(chunks)
         if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
             body = text_parts(body)  # an uploaded photo may hold any byte; the text fields may not
         if has_nul(body):

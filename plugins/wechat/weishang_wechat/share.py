@@ -16,11 +16,12 @@ from weishang_core.channels import Account, Channel, Limits, PublishResult
 from weishang_core.config import load_settings
 from weishang_core.content import Content, compose
 from weishang_core.errors import PermanentError
+from weishang_core.private_files import make_home
 from weishang_wechat.poster import cjk_font_path, make_poster
 
 
 def kit_folder(idempotency_key: str) -> Path:
-    return load_settings().home.resolve() / "share" / idempotency_key
+    return make_home(load_settings()).resolve() / "share" / idempotency_key  # a private home, if made here
 
 
 class WeChatShareKit(Channel):
