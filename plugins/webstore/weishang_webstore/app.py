@@ -269,13 +269,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if listing.listed_product(session, data.sku) is None:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
+        contact = data.buyer.contact.strip() or None
         order = orders.create(
             session,
             settings,
             data.sku,
             data.qty,
-            data.buyer.name,
-            contact=data.buyer.contact or None,
+            identities.Guest(data.buyer.name, contact, visitor),  # a new person unless this browser is one
+            contact=contact,
             ref=data.ref or None,
             visitor_id=visitor,
             idempotency_key=data.idempotency_key,
@@ -321,7 +322,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def order_page(order_id: int, request: Request, session: DB, t: str | None = None) -> HTMLResponse:
         order, token = order_by_token(session, order_id, t)
         buyer = session.get_one(Identity, order.buyer_id)
-        can_resell = order.status in ("delivered", "completed") and not buyer.is_reseller
+        can_resell = referrals.qualifies(order) and not buyer.is_reseller
         sign = signer(session)
         visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
         shown = orders.as_dict(session, order)
@@ -343,8 +344,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if order_id is None:
             raise NotFound("order_token: not a valid order address")
         order = orders.get(session, order_id)
-        buyer = session.get_one(Identity, order.buyer_id)
-        reseller = referrals.become_reseller(session, buyer)
+        reseller = referrals.become_reseller(session, order)  # this very order must qualify
         link = referrals.link_for(session, reseller, None)
         sign = signer(session)
         return reseller, referrals.link_url(settings, link.code), sign.sign("session", str(reseller.id))

@@ -82,11 +82,14 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("name")
+@click.option("--phone", help="Their mobile number (stored as verified: you vouch).")
+@click.option("--email", help="Their email (stored as verified: you vouch).")
 @pass_app
-def staff_add(app: AppContext, name: str) -> None:
+def staff_add(app: AppContext, name: str, phone: str | None, email: str | None) -> None:
     """Let NAME use the console; then give them `weishang console-link --identity NAME`."""
     with app.transaction() as session:
         person = identities.set_staff(session, identities.check_handle(name), True)
+        identities.vouch(session, person, phone, email)
     click.echo(f"{person.handle} may use the console: weishang console-link --identity {person.handle}")
 
 

@@ -452,7 +452,7 @@ def add_console(
         fields = ["id", "beneficiary", "contact", "amount", "method", "reference", "created_at"]
         writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(payouts.as_dict(p, i) for p, i in payouts.list_all(session))
+        writer.writerows(payouts.as_dict(p, i, reveal=True) for p, i in payouts.list_all(session))
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="payouts.csv"'})  # fmt: skip
 
