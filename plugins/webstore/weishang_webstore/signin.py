@@ -22,6 +22,7 @@ from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, SignInSession
 from weishang_webstore.console_auth import spend
+from weishang_webstore.landing import VISITOR, YEAR
 from weishang_webstore.signing import Signer, store_secret
 
 SESSION = "ws_session"
@@ -80,8 +81,12 @@ def begin(session: Session, person: Identity, request: Request, visitor: str | N
     return token
 
 
-def with_cookie(response: Response, token: str) -> Response:
+def with_cookie(response: Response, token: str, visitor: tuple[Signer, str] | None = None) -> Response:
+    """The session cookie, and the visitor cookie of a browser that had none (so it is known as theirs)."""
     response.set_cookie(SESSION, token, max_age=SESSION_AGE, httponly=True, samesite="lax")
+    if visitor is not None:
+        sign, visitor_id = visitor
+        response.set_cookie(VISITOR, sign.sign("visitor", visitor_id), max_age=YEAR, httponly=True, samesite="lax")
     return response
 
 
@@ -127,8 +132,9 @@ def add_signin(
         """A reseller's sign-in link from the seller: single use, a day at most; no password to leak."""
         sign = signer(session)
         person = redeem(session, sign, t)
-        return with_cookie(RedirectResponse("/me", status_code=303), begin(session, person, request,
-                                                                           visitor_of(request, sign)))  # fmt: skip
+        visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        token = begin(session, person, request, visitor)
+        return with_cookie(RedirectResponse("/me", status_code=303), token, (sign, visitor))
 
     @app.post("/api/signin-link", status_code=202)
     def request_signin(data: SigninIn, session: DB) -> dict[str, str]:
@@ -151,11 +157,13 @@ def add_signin(
         kind, text = data.identifier()
         if not signin_codes.check(session, kind, text, data.code):
             return JSONResponse({"error": "code: wrong or expired; ask for a new code"}, 400)  # the try is kept
-        visitor = visitor_of(request, signer(session))
+        sign = signer(session)
+        visitor = visitor_of(request, sign)
         person = signin_codes.owner(session, kind, text, visitor)
+        visitor = visitor or secrets.token_urlsafe(16)
         token = begin(session, person, request, visitor)
         body = {"name": person.name, "reseller": person.is_reseller, "token": token}
-        return with_cookie(JSONResponse(body), token)
+        return with_cookie(JSONResponse(body), token, (sign, visitor))
 
     def signout_here(session: Session, request: Request) -> None:
         if signed_in(session, request) is None:
