@@ -169,7 +169,7 @@ def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: 
         echo(f"   order #{order.id}: {buyer} buys {qty} × {sku} through {QIN}'s link")
 
     with maker.begin() as session:
-        zhang = referrals.become_reseller(session, identities.get(session, "張三"))
+        zhang = referrals.become_reseller(session, orders.get(session, placed["張三"]))  # his own delivered order
         zhang_code = referrals.link_for(session, zhang, catalog.get(session, "KIWI-RED-5KG")).code
     order = _visit_and_buy(maker, settings, zhang_code, "趙六", "KIWI-RED-5KG", 1, now)
     echo(f"6. 張三 loved the kiwis and becomes a reseller under {QIN}; his link sells to 趙六 (order #{order.id}):")

@@ -104,3 +104,14 @@ def demo_account(channel: str) -> Any:
     :return: None, or ``{"options": {...}, "state": {...}, "stop": callable}``: the account options
         (pointing ``api_base`` at the emulator), any saved state (a token), and how to stop the emulator.
     """
+
+
+@hookspec(firstresult=True)
+def deliver_message(recipient: str, kind: str, template: str, values: dict[str, Any]) -> str | None:
+    """Send a message to a person's identifier; return the transport's name once sent, else None.
+
+    :param recipient: the identifier's normalised value (``+8613800138000``, ``qin@example.com``).
+    :param kind: ``phone`` or ``email`` (later ``wechat_openid``); a transport answers only kinds it serves.
+    :param template: what to say: ``signin_code`` (values ``code`` and ``minutes``).
+    :param values: the template's values. They may be secrets (a sign-in code): never log them.
+    """

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -66,12 +67,17 @@ class Base(DeclarativeBase):
 
 
 class Identity(Base):
-    """A person: seller, reseller and buyer are roles of one identity, named by a unique handle."""
+    """A person: seller, reseller, staff and buyer are roles of one identity.
+
+    Who someone is rests on what they can prove (``Identifier``), never on a name: ``display_name`` is what
+    they call themselves and two buyers called 張三 are two people. The seller's own people (the seller,
+    resellers, staff) also have a ``handle``, unique, by which the seller names them on the command line.
+    """
 
     __tablename__ = "identities"
     id: Mapped[intpk]
-    handle: Mapped[str] = mapped_column(String(64), unique=True)
-    contact: Mapped[str | None] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(64), unique=True)  # None for plain buyers
+    display_name: Mapped[str] = mapped_column(String(64), server_default="")
     is_seller: Mapped[bool] = mapped_column(default=False)
     is_reseller: Mapped[bool] = mapped_column(default=False)
     is_staff: Mapped[bool] = mapped_column(default=False)  # may use the seller's console (invited by the seller)
@@ -82,6 +88,86 @@ class Identity(Base):
     created_at: Mapped[created]
 
     sponsor: Mapped[Identity | None] = relationship(remote_side="Identity.id")
+
+    @property
+    def name(self) -> str:
+        """What the seller sees: the handle when there is one, else the display name."""
+        return self.handle or self.display_name
+
+
+class Identifier(Base):
+    """A phone, email, WeChat openid (scoped by AppID) or typed WeChat ID of one person, proven or not.
+
+    A verified identifier belongs to one person (the partial unique index); unverified ones are what
+    somebody typed and may repeat. Values are normalised (``identifiers.py``).
+    """
+
+    __tablename__ = "identifiers"
+    __table_args__ = (
+        Index(
+            "uq_identifiers_verified",
+            "kind",
+            "scope",
+            "value",
+            unique=True,
+            sqlite_where=text("verified"),
+            postgresql_where=text("verified"),
+        ),
+        Index("ix_identifiers_kind_value", "kind", "value"),
+    )
+    id: Mapped[intpk]
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # phone | email | wechat_id | wechat_openid | wechat_unionid
+    scope: Mapped[str] = mapped_column(String(64), default="")  # the AppID of a WeChat openid/unionid
+    value: Mapped[str] = mapped_column(String(200))
+    verified: Mapped[bool] = mapped_column(default=False)
+    verified_at: Mapped[when]
+    created_at: Mapped[created]
+
+
+class VisitorPerson(Base):
+    """The person a browser (its signed visitor cookie) checked out or signed in as, for the next checkout."""
+
+    __tablename__ = "visitor_people"
+    visitor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    linked_at: Mapped[created]
+
+
+class SignInSession(Base):
+    """A signed-in browser: the cookie carries a random token, the database only its hash.
+
+    ``purpose`` is ``store`` (a reseller's or buyer's pages) or ``console`` (the seller's); a session ends
+    at ``expires_at`` or when ended (signed out, or ended by its owner or the seller).
+    """
+
+    __tablename__ = "sessions"
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created]
+    last_seen_at: Mapped[created]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[when]
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class SignInCode(Base):
+    """A one-time sign-in code sent to a phone or email: kept as a salted hash, a few tries, used once."""
+
+    __tablename__ = "signin_codes"
+    __table_args__ = (Index("ix_signin_codes_kind_value", "kind", "value", "created_at"),)
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[created]
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[when]
 
 
 class StoreSetting(Base):

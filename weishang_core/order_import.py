@@ -16,16 +16,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from weishang_core import bulk, campaigns, catalog, identities, ledger, referrals, trust
+from weishang_core import bulk, campaigns, catalog, identifiers, identities, ledger, referrals, trust
 from weishang_core.clock import parse_when
 from weishang_core.config import Settings
 from weishang_core.csv_input import read_rows
 from weishang_core.errors import UserError
 from weishang_core.events import emit_after_commit, heard
-from weishang_core.models import Binding, Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, ReferralLink
+from weishang_core.models import (
+    Binding,
+    Identifier,
+    Identity,
+    LedgerEntry,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Product,
+    ReferralLink,
+)
 from weishang_core.orders import check_contact, check_qty, reserve_stock
 
 REQUIRED = ("key", "sku", "qty", "buyer")
@@ -142,6 +152,7 @@ class _Plan:
     buyers: dict[str, _Buyer]
     referrer_of: dict[int, tuple[int, int | None]]  # row number -> (referrer id, deciding click)
     people: dict[int, Identity]
+    referrer_values: dict[int, set[str]]  # every identifier value of each referrer, for self-referral
     chains: dict[int, list[Identity]]
     in_chain: dict[int, set[int]]
     rules: dict[str, list]
@@ -170,6 +181,7 @@ def import_orders(
     people = {
         p.id: p for p in session.scalars(select(Identity).where(Identity.id.in_({r for r, _ in referrer_of.values()})))
     }
+    referrer_values = identifiers.values_of(session, list(people))
     chains = {
         person.id: [person, *referrals.ancestors(session, person.id, settings.max_commission_levels - 1)]
         for person in people.values()
@@ -181,6 +193,7 @@ def import_orders(
         buyers=buyers,
         referrer_of=referrer_of,
         people=people,
+        referrer_values=referrer_values,
         chains=chains,
         in_chain={referrer: {p.id for p in chain} for referrer, chain in chains.items()},
         rules={sku: ledger.rule_for(session, settings, product) for sku, product in products.items()},
@@ -245,29 +258,28 @@ def _units(rows: list[Row]) -> Counter[str]:
 
 
 def _buyers(session: Session, rows: list[Row]) -> dict[str, _Buyer]:
-    """Each buyer by name, made on first sight; a contact fills in one not known yet, as for one order."""
+    """Each buyer by name, as ``order create --buyer`` finds them: the seller's own people by handle, any
+    other name a new buyer (one per name in the file), whose first contact is their unproven identifier."""
     contact_of: dict[str, str | None] = {}
     for row in rows:
         if contact_of.get(row.buyer) is None:
             contact_of[row.buyer] = row.contact
-    query = select(Identity.handle, Identity.id, Identity.contact)
-    known = {
-        h: _Buyer(id_, contact)
-        for h, id_, contact in bulk.rows_among(session, query, Identity.handle, list(contact_of))
-    }
-    fill = [(known[h].id, c) for h, c in contact_of.items() if h in known and c and not known[h].contact]
-    if fill:
-        session.execute(update(Identity), [{"id": id_, "contact": c} for id_, c in fill])
-        known.update(
-            {h: _Buyer(known[h].id, c) for h, c in contact_of.items() if h in known and c and not known[h].contact}
-        )
+    query = select(Identity.handle, Identity.id).where(Identity.is_seller | Identity.is_reseller | Identity.is_staff)
+    known = {h: _Buyer(id_, None) for h, id_ in bulk.rows_among(session, query, Identity.handle, list(contact_of))}
     new = [h for h in contact_of if h not in known]
     ids = bulk.reserve_ids(session, Identity.__table__, len(new))
     bulk.write_rows(
         session,
         Identity.__table__,
-        [{"id": id_, "handle": h, "contact": contact_of[h]} for h, id_ in zip(new, ids, strict=True)],
+        [{"id": id_, "handle": None, "display_name": h} for h, id_ in zip(new, ids, strict=True)],
     )
+    typed = [(id_, identifiers.classify(contact_of[h])) for h, id_ in zip(new, ids, strict=True)]
+    bulk.write_rows(
+        session,
+        Identifier.__table__,
+        [{"identity_id": id_, "kind": v.kind, "scope": v.scope, "value": v.value, "verified": False}
+         for id_, v in typed if v is not None],
+    )  # fmt: skip
     known.update((h, _Buyer(id_, contact_of[h])) for h, id_ in zip(new, ids, strict=True))
     return known
 
@@ -304,11 +316,15 @@ def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[
         total = row.qty * price
         referrer_id, click_id = plan.referrer_of.get(row.number, (-1, None))
         referrer = plan.people.get(referrer_id)
-        note = referrals.same_person(buyer.id, buyer.contact, referrer) if referrer else None
+        note = (
+            referrals.same_person(buyer.id, row.contact, referrer, plan.referrer_values[referrer.id])
+            if referrer
+            else None
+        )
         rule = (plan.settings.attribution_rule if not row.ref else "ref-code") if referrer else None
         orders.append(
             {"id": order_id, "buyer_id": buyer.id, "status": "delivered" if row.delivered_at else "paid",
-             "total_fen": total, "paid_fen": total, "refunded_fen": 0, "contact": row.contact or buyer.contact,
+             "total_fen": total, "paid_fen": total, "refunded_fen": 0, "contact": row.contact,
              "referrer_id": referrer_id if referrer else None, "attribution_rule": rule,
              "attribution_click_id": click_id if referrer else None, "attribution_note": note,
              "idempotency_key": KEY_PREFIX + row.key, "created_at": row.paid_at, "paid_at": row.paid_at,

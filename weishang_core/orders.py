@@ -61,7 +61,7 @@ def create(
     settings: Settings,
     sku: str,
     qty: int | str,
-    buyer_handle: str,
+    buyer: Identity | identities.Guest | str,
     *,
     contact: str | None = None,
     ref: str | None = None,
@@ -69,7 +69,10 @@ def create(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Order:
-    """Place an order; with an idempotency key a repeated submission returns the first order."""
+    """Place an order; with an idempotency key a repeated submission returns the first order.
+
+    ``buyer`` is a person, a store guest (a new person unless their browser already is one) or a name the
+    seller typed (``identities.buyer_for``); the contact stays on the order, never on anyone else."""
     now = now or utcnow()
     if idempotency_key:
         existing = session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
@@ -80,8 +83,8 @@ def create(
     if product.status != "active":
         raise UserError(f"sku: {product.sku} is withdrawn from sale")
     check_contact(contact)
-    buyer = identities.get_or_create(session, buyer_handle, contact)
-    attribution = referrals.attribute(session, settings, buyer, ref, visitor_id, now)
+    buyer = identities.buyer_for(session, buyer, contact)
+    attribution = referrals.attribute(session, settings, buyer, ref, visitor_id, now, contact)
     campaign = campaigns.live_for(session, product)
     if campaign is not None:  # a pre-order: it comes out of the campaign's cap, not out of stock
         campaigns.take(session, campaign, qty, now)
@@ -94,7 +97,7 @@ def create(
         total_fen=total,
         paid_fen=0,
         refunded_fen=0,
-        contact=contact or buyer.contact,
+        contact=contact,
         referrer_id=attribution.referrer.id if attribution.referrer else None,
         attribution_rule=attribution.rule,
         attribution_click_id=attribution.click_id,
@@ -315,13 +318,13 @@ def list_orders(session: Session, status: str | None = None, buyer: str | None =
     if status:
         query = query.where(Order.status == status)
     if buyer:
-        query = query.where(Order.buyer_id == identities.get(session, buyer, "buyer").id)
+        query = query.where(Order.buyer_id.in_(identities.matching(session, buyer)))
     return list(session.scalars(query))
 
 
 def as_dict(session: Session, order: Order) -> dict[str, Any]:
     names = {
-        i.id: i.handle
+        i.id: i.name
         for i in session.scalars(
             select(Identity).where(Identity.id.in_([order.buyer_id, order.referrer_id or order.buyer_id]))
         )

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from weishang_core import hookimpl
+from weishang_core import hookimpl, identifiers
 from weishang_core.csv_output import write_rows
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, LedgerEntry, Payout, utcnow
@@ -29,7 +29,9 @@ class ManualTransfer:
     name = "manual"
 
     def pay(self, handle: str, contact: str | None, amount_fen: int) -> str:
-        return f"manual transfer of {format_yuan(amount_fen)} to {handle}" + (f" ({contact})" if contact else "")
+        shown = identifiers.classify(contact)  # the reference is listed: the contact in it is masked
+        masked = f" ({identifiers.mask(shown.kind, shown.value)})" if shown else ""
+        return f"manual transfer of {format_yuan(amount_fen)} to {handle}{masked}"
 
 
 class BuiltinPayoutMethods:
@@ -61,7 +63,8 @@ def run(session: Session, min_fen: int, method_name: str = "manual", now: dateti
         payout = Payout(beneficiary_id=beneficiary_id, amount_fen=int(total), method=method_name, created_at=now)
         session.add(payout)
         session.flush()
-        payout.reference = method.pay(person.handle, person.contact, int(total))
+        contact = identifiers.contact_for(session, person.id)
+        payout.reference = method.pay(person.handle, contact.value if contact else None, int(total))
         session.execute(
             update(LedgerEntry)
             .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == "available")
@@ -78,11 +81,15 @@ def list_all(session: Session) -> list[tuple[Payout, Identity]]:
     return [(p, i) for p, i in session.execute(query)]
 
 
-def as_dict(payout: Payout, person: Identity) -> dict[str, Any]:
+def as_dict(payout: Payout, person: Identity, reveal: bool = False) -> dict[str, Any]:
+    """A payout as listings show it; the contact is masked unless ``reveal`` (the transfer file)."""
+    session = object_session(person)
+    contact = identifiers.contact_for(session, person.id) if session is not None else None
+    shown = None if contact is None else contact.value if reveal else identifiers.mask(contact.kind, contact.value)
     return {
         "id": payout.id,
-        "beneficiary": person.handle,
-        "contact": person.contact,
+        "beneficiary": person.name,
+        "contact": shown,
         "amount": format_yuan(payout.amount_fen),
         "method": payout.method,
         "reference": payout.reference,
@@ -96,7 +103,7 @@ PEOPLE_FIELDS = ("beneficiary", "contact", "reference")  # typed by people (the 
 
 def write_csv(session: Session, handle: IO[str]) -> int:
     """The payouts as the batch file the seller opens in a spreadsheet (see ``csv_output``)."""
-    rows = [as_dict(p, i) for p, i in list_all(session)]
+    rows = [as_dict(p, i, reveal=True) for p, i in list_all(session)]  # the seller transfers from this file
     write_rows(handle, CSV_FIELDS, rows, PEOPLE_FIELDS)
     return len(rows)
 

@@ -20,11 +20,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from weishang_core import bulk, identities
+from weishang_core import bulk, identifiers, identities
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
-from weishang_core.models import AuditEntry, Binding, Click, Identity, Product, ReferralLink, utcnow
+from weishang_core.models import (
+    AuditEntry,
+    Binding,
+    Click,
+    Identity,
+    Order,
+    Product,
+    ReferralLink,
+    VisitorPerson,
+    utcnow,
+)
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes get read aloud and retyped
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: not guessable by trying
@@ -42,7 +52,7 @@ def link_url(settings: Settings, code: str) -> str:
 def create_link(session: Session, reseller: Identity, product: Product | None = None) -> ReferralLink:
     """A new link for a reseller (or the seller, who tracks clicks but earns no commission)."""
     if not (reseller.is_reseller or reseller.is_seller):
-        raise UserError(f"reseller: {reseller.handle!r} is not a reseller")
+        raise UserError(f"reseller: {reseller.name!r} is not a reseller")
     link = ReferralLink(code=new_code(), reseller_id=reseller.id, product_id=product.id if product else None)
     session.add(link)
     session.flush()
@@ -271,6 +281,7 @@ def attribute(
     ref_code: str | None,
     visitor_id: str | None,
     now: datetime,
+    contact: str | None = None,
 ) -> Attribution:
     """Decide who referred an order: an explicit code, else the visitor's binding, else the buyer's."""
     referrer: Identity | None = None
@@ -304,7 +315,7 @@ def attribute(
                 binding.buyer_id = buyer.id
     if referrer is None:
         return Attribution(None, None, None)
-    return Attribution(referrer, rule, click_id, self_referral(session, buyer, referrer, visitor_id))
+    return Attribution(referrer, rule, click_id, self_referral(session, buyer, referrer, visitor_id, contact))
 
 
 def binding_valid(binding: Binding, at: datetime) -> bool:
@@ -312,18 +323,22 @@ def binding_valid(binding: Binding, at: datetime) -> bool:
     return binding.expires_at is None or binding.expires_at > at
 
 
-def same_person(buyer_id: int, buyer_contact: str | None, referrer: Identity) -> str | None:
-    """Why the buyer is the referrer themselves (the same identity, or the referrer's contact), or None."""
+def same_person(buyer_id: int, buyer_contact: str | None, referrer: Identity, referrer_values: set[str]) -> str | None:
+    """Why the buyer is the referrer themselves (the same identity, or one of the referrer's identifiers as
+    the order's contact), or None. Typed data may only ever take a commission away, never give one."""
     if referrer.id == buyer_id:
         return "self-referral: the buyer is the referrer"
-    if referrer.contact and buyer_contact and referrer.contact.strip() == buyer_contact.strip():
+    typed = identifiers.classify(buyer_contact)
+    if typed is not None and typed.value in referrer_values:
         return "self-referral: the buyer has the referrer's contact"
     return None
 
 
-def self_referral(session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None) -> str | None:
+def self_referral(
+    session: Session, buyer: Identity, referrer: Identity, visitor_id: str | None, contact: str | None = None
+) -> str | None:
     """Nobody earns on their own purchase: same person, same contact, or the referrer's own browser."""
-    reason = same_person(buyer.id, buyer.contact, referrer)
+    reason = same_person(buyer.id, contact, referrer, identifiers.values_of(session, [referrer.id])[referrer.id])
     if reason:
         return reason
     if visitor_id:
@@ -331,6 +346,9 @@ def self_referral(session: Session, buyer: Identity, referrer: Identity, visitor
             select(Binding.id).where(Binding.visitor_id == visitor_id, Binding.buyer_id == referrer.id).limit(1)
         )
         if own is not None:
+            return "self-referral: the order came from the referrer's own browser"
+        linked = session.get(VisitorPerson, visitor_id)
+        if linked is not None and linked.identity_id == referrer.id:
             return "self-referral: the order came from the referrer's own browser"
     return None
 
@@ -390,22 +408,39 @@ def change_sponsor(session: Session, person: Identity, sponsor: Identity | None,
     session.flush()
 
 
-def become_reseller(session: Session, buyer: Identity) -> Identity:
-    """A buyer with a delivered, not fully refunded purchase becomes a reseller under its referrer."""
-    from weishang_core.models import Order
+def qualifies(order: Order) -> bool:
+    """A purchase that makes its buyer a reseller: delivered (or completed), not fully refunded."""
+    return order.status in ("delivered", "completed") and order.refunded_fen < order.paid_fen
 
-    if buyer.is_reseller:
-        raise UserError(f"name: {buyer.handle!r} is already a reseller")
-    purchase = session.scalar(
+
+def first_qualifying(session: Session, buyer: Identity) -> Order | None:
+    return session.scalar(
         select(Order)
         .where(Order.buyer_id == buyer.id, Order.status.in_(("delivered", "completed")))
         .where(Order.refunded_fen < Order.paid_fen)
         .order_by(Order.id)
         .limit(1)
     )
-    if purchase is None:
+
+
+def become_reseller(session: Session, purchase: Order, handle: str | None = None) -> Identity:
+    """The buyer of a delivered, not fully refunded purchase becomes a reseller under its referrer.
+
+    The purchase is the proof: the store only calls this with the order its own signed token names, so
+    a buyer becomes a reseller through an order of their own that qualifies, never through a name.
+    ``handle`` is the seller's choice on the CLI; otherwise one is made from the buyer's display name.
+    """
+    buyer = session.get_one(Identity, purchase.buyer_id)
+    if buyer.is_reseller:
+        raise UserError(f"name: {buyer.name!r} is already a reseller")
+    if not qualifies(purchase):
         raise UserError(
-            f"name: {buyer.handle!r} has no delivered purchase yet; resellers are buyers who liked what they got"
+            f"order: order {purchase.id} is {purchase.status}"
+            + (" and refunded" if purchase.status in ("delivered", "completed") else "")
+            + "; resellers are buyers who liked what they got, once it is delivered"
         )
-    sponsor = session.get(Identity, purchase.referrer_id) if purchase.referrer_id else identities.seller(session)
-    return identities.add_reseller(session, buyer.handle, sponsor.handle if sponsor else None)
+    referrer = session.get(Identity, purchase.referrer_id) if purchase.referrer_id else None
+    if referrer is None or not (referrer.is_reseller or referrer.is_seller) or referrer.id == buyer.id:
+        referrer = identities.seller(session)
+    identities.give_handle(session, buyer, handle)
+    return identities.make_reseller(session, buyer, referrer)

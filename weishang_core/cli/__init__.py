@@ -67,9 +67,19 @@ def main() -> None:
         sys.exit(1)
 
 
-from weishang_core.cli import accounts, campaign, distribute, money, products, report, resellers, system  # noqa: E402
+from weishang_core.cli import (  # noqa: E402
+    accounts,
+    campaign,
+    distribute,
+    money,
+    products,
+    report,
+    resellers,
+    sessions,
+    system,
+)
 
-for module in (system, products, resellers, accounts, distribute, money, campaign, report):
+for module in (system, products, resellers, accounts, distribute, money, campaign, report, sessions):
     module.register(cli)
 
 load_plugins()

@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from weishang_core import identities, ledger, referrals, trust
+from weishang_core import identifiers, identities, ledger, orders, referrals, trust
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
-from weishang_core.models import Identity
+from weishang_core.errors import UserError
+from weishang_core.models import Identity, Order
 
 
 @click.group()
@@ -23,10 +24,12 @@ def _as_dict(session: Session, person: Identity, detail: bool = False) -> dict[s
     direct = session.scalar(select(func.count()).where(Identity.sponsor_id == person.id)) or 0
     data: dict[str, Any] = {
         "name": person.handle,
+        "display_name": person.display_name,
         "sponsor": person.sponsor.handle if person.sponsor else None,
         "depth": person.depth,
         "direct_downline": direct,
         "reseller_since": person.reseller_since.isoformat() if person.reseller_since else None,
+        "identifiers": identifiers.shown(identifiers.of(session, person.id)),  # masked: see docs/security
     }
     if detail:
         score = trust.score(session, person)
@@ -36,28 +39,79 @@ def _as_dict(session: Session, person: Identity, detail: bool = False) -> dict[s
     return data
 
 
+phone_option = click.option("--phone", help="Their mobile number (+86… or 138…); stored as verified: you vouch.")
+email_option = click.option("--email", help="Their email; stored as verified: you vouch for it.")
+
+
 @reseller.command("add")
 @click.argument("name")
 @click.option("--sponsor", help="The reseller (or the seller) who brought them in.")
+@click.option("--order", "order_id", help="Make the buyer of this delivered order the reseller NAME.")
+@phone_option
+@email_option
 @json_option
 @pass_app
-def add(app: AppContext, name: str, sponsor: str | None, as_json: bool) -> None:
+def add(
+    app: AppContext,
+    name: str,
+    sponsor: str | None,
+    order_id: str | None,
+    phone: str | None,
+    email: str | None,
+    as_json: bool,
+) -> None:
     """Make NAME a reseller.
 
-    Without --sponsor, a buyer with a delivered purchase joins under the reseller they bought through.
+    A buyer of that name (or the buyer of --order) with a delivered purchase joins under the reseller
+    they bought through, unless --sponsor says otherwise; two buyers of one name need --order.
     """
     with app.transaction() as session:
-        existing = identities.find(session, name)
-        if sponsor is None and existing is not None and existing.is_reseller is False and _has_purchase(existing):
-            person = referrals.become_reseller(session, existing)
+        purchase = orders.get(session, order_id) if order_id else None
+        person = session.get_one(Identity, purchase.buyer_id) if purchase else _buyer_named(session, name)
+        if sponsor is None and person is not None and not person.is_reseller and (purchase or _ordered(person)):
+            purchase = purchase or referrals.first_qualifying(session, person)
+            if purchase is None:
+                raise UserError(
+                    f"name: {name!r} has no delivered purchase yet; resellers are buyers who liked what they got"
+                )
+            person = referrals.become_reseller(session, purchase, None if person.handle else name)
         else:
-            person = identities.add_reseller(session, name, sponsor)
+            if person is None:
+                person = identities.get_or_create(session, name)
+            identities.give_handle(session, person, None if person.handle else name)
+            upline = identities.get(session, sponsor, "sponsor") if sponsor else None
+            person = identities.make_reseller(session, person, upline)
+        identities.vouch(session, person, phone, email)
         data = _as_dict(session, person)
     if as_json:
         emit_json(data)
     else:
         under = f" under {data['sponsor']}" if data["sponsor"] else ""
         click.echo(f"{data['name']} is now a reseller{under}")
+
+
+def _ordered(person: Identity) -> bool:
+    session = object_session(person)
+    assert session is not None
+    return (
+        session.scalar(select(func.count()).where(Order.buyer_id == person.id, Order.status != "cancelled")) or 0
+    ) > 0
+
+
+def _buyer_named(session: Session, name: str) -> Identity | None:
+    """The person NAME means to the seller: their handle, else the one buyer of that name who ordered."""
+    person = identities.find(session, name)
+    if person is not None:
+        return person
+    ids = identities.matching(session, name)
+    buyers = [i for i in ids if session.scalar(select(func.count()).where(Order.buyer_id == i)) or 0]
+    if len(buyers) > 1:
+        numbers = session.scalars(select(Order.id).where(Order.buyer_id.in_(buyers)).order_by(Order.id)).all()
+        raise UserError(
+            f"name: {len(buyers)} buyers are called {name!r} (orders {', '.join(map(str, numbers[:10]))}); "
+            "say whose with --order ID"
+        )
+    return session.get(Identity, buyers[0]) if buyers else None
 
 
 @reseller.command("list")
@@ -106,18 +160,6 @@ def move(app: AppContext, name: str, sponsor: str) -> None:
         new = None if sponsor == "-" else identities.get(session, sponsor, "sponsor")
         referrals.change_sponsor(session, person, new, actor=identities.seller(session).handle)
     click.echo(f"{name} now sponsored by {sponsor if sponsor != '-' else 'nobody'}")
-
-
-def _has_purchase(person: Identity) -> bool:
-    from sqlalchemy.orm import object_session
-
-    from weishang_core.models import Order
-
-    session = object_session(person)
-    assert session is not None
-    return (
-        session.scalar(select(func.count()).where(Order.buyer_id == person.id, Order.status != "cancelled")) or 0
-    ) > 0
 
 
 def register(cli: click.Group) -> None:

@@ -18,8 +18,10 @@ from weishang_core.plugins import get_channels, get_plugins, load_failures
 @click.command()
 @click.option("--seller", help="The seller's name (the store owner), e.g. 老李.")
 @click.option("--commission", help="Store default commission rule, e.g. L1=10%,L2=3% (products may override).")
+@click.option("--phone", help="The seller's mobile number, for signing in by code (stored as verified).")
+@click.option("--email", help="The seller's email, for signing in by code (stored as verified).")
 @pass_app
-def init(app: AppContext, seller: str | None, commission: str | None) -> None:
+def init(app: AppContext, seller: str | None, commission: str | None, phone: str | None, email: str | None) -> None:
     """Create or upgrade the database to the latest schema; safe to run again."""
     engine = get_engine(app.settings.database_url)
     before, after = migrate.upgrade(engine)
@@ -31,8 +33,9 @@ def init(app: AppContext, seller: str | None, commission: str | None) -> None:
     else:
         click.echo(f"database {where} upgraded from {before or 'empty'} to revision {after}")
     with get_sessionmaker(app.settings.database_url).begin() as session:
-        if seller:
-            identity = identities.set_seller(session, seller)
+        if seller or phone or email:
+            identity = identities.set_seller(session, seller) if seller else identities.seller(session)
+            identities.vouch(session, identity, phone, email)
             click.echo(f"seller: {identity.handle}")
         if commission is not None:
             rule = format_rule(parse_rule(commission, app.settings.max_commission_levels, app.settings.compliance))

@@ -31,7 +31,7 @@ from weishang_core.db import get_sessionmaker, pool_size
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
-from weishang_webstore import dashboard, listing, sharing
+from weishang_webstore import dashboard, listing, sharing, signin
 from weishang_webstore.body_limit import LimitBody
 from weishang_webstore.clicks import ClickBuffer
 from weishang_webstore.console import add_console
@@ -39,12 +39,10 @@ from weishang_webstore.headers import SecurityHeaders, cookie_flags
 from weishang_webstore.landing import VISITOR, YEAR, Landing
 from weishang_webstore.nul_guard import RefuseNul
 from weishang_webstore.params import RowId, id_list
+from weishang_webstore.signin import Forbidden, Unauthorized, magic_link  # noqa: F401  (magic_link: commands)
 from weishang_webstore.signing import Signer, store_secret
 from weishang_webstore.transactions import CommitInThread, request_session
 
-SESSION = "ws_session"
-SESSION_AGE = 30 * 86400
-MAGIC_AGE = 24 * 3600
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
 
@@ -64,10 +62,6 @@ class OrderIn(BaseModel):
 class DistributeIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=2000)
-
-
-class SigninIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
 
 
 class ResellerIn(BaseModel):
@@ -126,14 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return sign.unsign("visitor", request.cookies.get(VISITOR), YEAR)
 
     def me_of(request: Request, session: Session) -> Identity | None:
-        sign = signer(session)
-        token = request.cookies.get(SESSION)
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            token = auth[7:].strip()
-        person_id = sign.unsign("session", token, SESSION_AGE)
-        person = session.get(Identity, int(person_id)) if person_id and person_id.isdigit() else None
-        return person if person is not None and person.is_reseller else None
+        """The signed-in reseller (a server-side store session), or None."""
+        found = signin.signed_in(session, request)
+        return found[1] if found is not None and found[1].is_reseller else None
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"store": settings.store_url, **context}, status_code=status)
@@ -278,13 +267,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
         orders.check_contact(data.buyer.contact, "buyer.contact")
+        contact = (data.buyer.contact or "").strip() or None
         order = orders.create(
             session,
             settings,
             data.sku,
             data.qty,
-            data.buyer.name,
-            contact=data.buyer.contact or None,
+            identities.Guest(data.buyer.name, contact, visitor),  # a new person unless this browser is one
+            contact=contact,
             ref=data.ref or None,
             visitor_id=visitor,
             idempotency_key=data.idempotency_key,
@@ -330,7 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def order_page(order_id: RowId, request: Request, session: DB, t: str | None = None) -> HTMLResponse:
         order, token = order_by_token(session, order_id, t)
         buyer = session.get_one(Identity, order.buyer_id)
-        can_resell = order.status in ("delivered", "completed") and not buyer.is_reseller
+        can_resell = referrals.qualifies(order) and not buyer.is_reseller
         sign = signer(session)
         visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
         shown = orders.as_dict(session, order)
@@ -347,21 +337,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
         return response
 
-    def make_reseller(session: Session, order_token: str) -> tuple[Identity, str, str]:
-        order_id = signer(session).unsign("order", order_token, YEAR)
+    def make_reseller(session: Session, request: Request, order_token: str) -> tuple[Identity, str, str]:
+        sign = signer(session)
+        order_id = sign.unsign("order", order_token, YEAR)
         if order_id is None:
             raise NotFound("order_token: not a valid order address")
         order = orders.get(session, order_id)
-        buyer = session.get_one(Identity, order.buyer_id)
-        reseller = referrals.become_reseller(session, buyer)
+        reseller = referrals.become_reseller(session, order)  # this very order must qualify
         link = referrals.link_for(session, reseller, None)
-        sign = signer(session)
-        return reseller, referrals.link_url(settings, link.code), sign.sign("session", str(reseller.id))
+        token = signin.begin(session, reseller, request, visitor_of(request, sign))
+        return reseller, referrals.link_url(settings, link.code), token
 
     @app.post("/api/resellers", status_code=201)
-    def api_reseller(data: ResellerIn, session: DB) -> dict[str, Any]:
-        """A buyer with a delivered order becomes a reseller under whoever they bought through."""
-        reseller, link, session_token = make_reseller(session, data.order_token)
+    def api_reseller(data: ResellerIn, request: Request, session: DB) -> dict[str, Any]:
+        """The buyer of the token's delivered order becomes a reseller under whoever they bought through."""
+        reseller, link, session_token = make_reseller(session, request, data.order_token)
         sponsor = session.get(Identity, reseller.sponsor_id) if reseller.sponsor_id else None
         return {
             "name": reseller.handle,
@@ -378,43 +368,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> RedirectResponse:
         checked_visitor(request, session, csrf)
-        _, _, session_token = make_reseller(session, order_token)
-        response = RedirectResponse("/me", status_code=303)
-        response.set_cookie(SESSION, session_token, max_age=SESSION_AGE, **cookies)
-        return response
-
-    @app.get("/signin")
-    def signin(t: str, session: DB) -> RedirectResponse:
-        """A magic link: a signed, expiring token the seller or the system sent; no password to leak."""
-        sign = signer(session)
-        person_id = sign.unsign("magic", t, MAGIC_AGE)
-        if person_id is None:
-            raise Forbidden("token: this sign-in link is invalid or has expired; ask for a new one")
-        response = RedirectResponse("/me", status_code=303)
-        response.set_cookie(SESSION, sign.sign("session", person_id), max_age=SESSION_AGE, **cookies)
-        return response
+        _, _, session_token = make_reseller(session, request, order_token)
+        return signin.with_cookie(RedirectResponse("/me", status_code=303), session_token, flags=cookies)  # type: ignore[return-value]
 
     @app.get("/api/me", dependencies=[Flushed])
     def api_me(request: Request, session: DB) -> dict[str, Any]:
-        """The signed-in reseller's own links, clicks, orders, commissions, payouts and downline."""
-        person = me_of(request, session)
-        if person is None:
-            raise Unauthorized("session: sign in with the link the seller sent you")
+        """The signed-in reseller's own links, clicks, orders, commissions, payouts and downline (a signed-in
+        buyer's own orders); their identifiers unmasked, as they are their own."""
+        found = signin.signed_in(session, request)
+        if found is None:
+            raise Unauthorized("session: sign in with the link the seller sent you, or a code")
+        person = found[1]
+        if not person.is_reseller:
+            return dashboard.for_buyer(session, person, signer(session))
         return dashboard.for_reseller(session, settings, person)
 
     @app.get("/me", response_class=HTMLResponse)
     def me_page(request: Request, session: DB) -> HTMLResponse:
-        person = me_of(request, session)
-        if person is None:
+        found = signin.signed_in(session, request)
+        if found is None:
             return page(request, "signin.html", 401)
+        person = found[1]
         sign = signer(session)
         visitor = visitor_of(request, sign) or secrets.token_urlsafe(16)
+        shown = signin.sessions_shown(session, request)
+        if not person.is_reseller:
+            mine = dashboard.for_buyer(session, person, sign)
+            response = page(request, "me_buyer.html", me=mine, sessions=shown, csrf=sign.sign("csrf", visitor))
+            response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
+            return response
         response = page(
             request,
             "me.html",
             me=dashboard.for_reseller(session, settings, person),
             kits=sharing.kits(session, settings, person),
             outlets=sharing.outlet_count(session, person),
+            sessions=shown,
             csrf=sign.sign("csrf", visitor),
         )
         response.set_cookie(VISITOR, sign.sign("visitor", visitor), max_age=YEAR, **cookies)
@@ -511,14 +500,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return [distribution.as_dict(session, post) for post in session.scalars(query)]
 
-    @app.post("/api/signin-link", status_code=202)
-    def request_signin(data: SigninIn, session: DB) -> dict[str, str]:
-        """Send a reseller a fresh sign-in link. The answer is the same whoever asks (no enumeration)."""
-        person = identities.find(session, data.name)
-        if person is not None and person.is_reseller:
-            send_signin_link(person.handle, magic_link(session, settings, person.handle))
-        return {"status": "if that reseller exists, a sign-in link is on its way"}
-
+    signin.add_signin(app, settings, signer, DB, visitor_of, checked_visitor)
     add_console(app, maker, settings, signer, page)
 
     @app.exception_handler(Forbidden)
@@ -532,26 +514,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-class Forbidden(Exception):
-    """A post without a valid CSRF token, or a bad sign-in link: 403."""
-
-
-class Unauthorized(Exception):
-    """Not signed in: 401."""
-
-
 def jsonable(errors: Any) -> Any:
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in errors]
-
-
-def send_signin_link(handle: str, link: str) -> None:
-    """The default sender writes the link to the server log, for the seller to pass on by hand."""
-    logging.getLogger("weishang.webstore").warning("sign-in link for %s: %s", handle, link)
-
-
-def magic_link(session: Session, settings: Settings, handle: str) -> str:
-    """A sign-in link for a reseller, valid for a day (the default sender prints it)."""
-    person = identities.get(session, handle, "name")
-    if not person.is_reseller:
-        raise UserError(f"name: {handle!r} is not a reseller")
-    return f"{settings.store_url}/signin?t={Signer(store_secret(session)).sign('magic', str(person.id))}"

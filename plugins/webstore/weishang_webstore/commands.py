@@ -6,11 +6,11 @@ import os
 
 import click
 
-from weishang_core import identities
+from weishang_core import identities, sessions
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, json_option
 from weishang_webstore import console_auth, listing
-from weishang_webstore.app import magic_link
+from weishang_webstore.signin import magic_link
 
 
 @click.command()
@@ -61,7 +61,7 @@ def hide(app: AppContext, sku: str) -> None:
 @click.argument("name")
 @pass_app
 def magic(app: AppContext, name: str) -> None:
-    """Print a sign-in link for reseller NAME, valid for a day; send it to them yourself."""
+    """Print a single-use sign-in link for reseller NAME, valid for a day; send it to them yourself."""
     with app.transaction() as session:
         click.echo(magic_link(session, app.settings, name))
 
@@ -82,11 +82,14 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("name")
+@click.option("--phone", help="Their mobile number (stored as verified: you vouch).")
+@click.option("--email", help="Their email (stored as verified: you vouch).")
 @pass_app
-def staff_add(app: AppContext, name: str) -> None:
+def staff_add(app: AppContext, name: str, phone: str | None, email: str | None) -> None:
     """Let NAME use the console; then give them `weishang console-link --identity NAME`."""
     with app.transaction() as session:
         person = identities.set_staff(session, identities.check_handle(name), True)
+        identities.vouch(session, person, phone, email)
     click.echo(f"{person.handle} may use the console: weishang console-link --identity {person.handle}")
 
 
@@ -94,10 +97,11 @@ def staff_add(app: AppContext, name: str) -> None:
 @click.argument("name")
 @pass_app
 def staff_remove(app: AppContext, name: str) -> None:
-    """Take NAME off the console; their open sessions end at their next click."""
+    """Take NAME off the console; their console sessions end at once."""
     with app.transaction() as session:
         person = identities.set_staff(session, name, False)
-    click.echo(f"{person.handle} no longer has the console")
+        ended = sessions.end_all(session, person.id, "taken off staff", sessions.CONSOLE)
+    click.echo(f"{person.handle} no longer has the console" + (f"; {ended} session(s) ended" if ended else ""))
 
 
 @staff.command("list")

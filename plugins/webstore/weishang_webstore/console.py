@@ -30,6 +30,7 @@ from weishang_core import (
     ledger,
     orders,
     payouts,
+    sessions,
     tasks,
 )
 from weishang_core.clock import local_day, parse_when
@@ -89,7 +90,7 @@ def add_console(
         person, csrf = console_auth.current(session, sign, cookie)
         if request.method != "GET":
             sent = form.get("csrf") or request.headers.get("x-csrf-token")
-            if not console_auth.check_csrf(sign, cookie, sent if isinstance(sent, str) else None):
+            if not console_auth.check_csrf(session, sign, cookie, sent if isinstance(sent, str) else None):
                 raise CsrfRefused("csrf: the form is stale or was not sent from this console; reload the page")
         return Who(person, csrf)
 
@@ -108,9 +109,9 @@ def add_console(
         return page(request, "console/login.html", 401, error=request.query_params.get("error"))
 
     @router.get("/signin")
-    def signin(t: str, session: DB) -> RedirectResponse:
+    def signin(t: str, request: Request, session: DB) -> RedirectResponse:
         try:
-            _, cookie = console_auth.redeem(session, signer(session), t)
+            _, cookie = console_auth.redeem(session, signer(session), t, request.headers.get("user-agent"))
         except BadLink as exc:
             return RedirectResponse(f"/console/login?error={quote(str(exc))}", status_code=303)
         response = RedirectResponse("/console", status_code=303)
@@ -118,7 +119,8 @@ def add_console(
         return response
 
     @router.post("/signout")
-    def signout(me: Me) -> RedirectResponse:
+    def signout(request: Request, session: DB, me: Me) -> RedirectResponse:
+        sessions.end_token(session, request.cookies.get(COOKIE), "signed out")  # the cookie is dead everywhere
         response = RedirectResponse("/console/login", status_code=303)
         response.delete_cookie(COOKIE, path="/console", **cookies)
         return response

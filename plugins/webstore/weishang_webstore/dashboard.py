@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from weishang_core import ledger, referrals
+from weishang_core import identifiers, ledger, referrals
 from weishang_core.config import Settings
 from weishang_core.models import Click, Identity, Order, Payout, Product, ReferralLink
 from weishang_core.money import format_yuan
+from weishang_core.orders import as_dict as order_dict
+from weishang_webstore.signing import Signer
 
 
 def for_reseller(session: Session, settings: Settings, person: Identity) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def for_reseller(session: Session, settings: Settings, person: Identity) -> dict
     payouts = session.scalars(select(Payout).where(Payout.beneficiary_id == person.id).order_by(Payout.id)).all()
     return {
         "name": person.handle,
+        "identifiers": identifiers.shown(identifiers.of(session, person.id), reveal=True),  # their own
         "links": [
             {
                 "code": link.code,
@@ -65,4 +68,18 @@ def for_reseller(session: Session, settings: Settings, person: Identity) -> dict
             for p in payouts
         ],
         "downline": referrals.downline_size(session, person.id),
+    }
+
+
+def for_buyer(session: Session, person: Identity, sign: Signer) -> dict[str, Any]:
+    """A signed-in buyer's own orders (each with its page, where a delivered one offers reselling)."""
+    mine = session.scalars(select(Order).where(Order.buyer_id == person.id).order_by(Order.id.desc()).limit(100))
+    return {
+        "name": person.name,
+        "reseller": False,
+        "identifiers": identifiers.shown(identifiers.of(session, person.id), reveal=True),
+        "orders": [
+            order_dict(session, order) | {"url": f"/orders/{order.id}?t={sign.sign('order', str(order.id))}"}
+            for order in mine
+        ],
     }
