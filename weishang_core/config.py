@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,8 @@ class Settings:
     protection_days: int = 0  # a binding cannot be taken over for this long
     attribution_days: int = 30  # a binding lapses after this long
     return_days: int = 7  # the no-reason return window after delivery (七天無理由退貨)
+    hold_minutes_online: int = 30  # an unpaid order holds its stock this long with an online payment method
+    hold_hours_direct: int = 24  # … and this long when the buyer pays the seller directly (``direct``)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -33,6 +36,12 @@ class Settings:
     @property
     def max_commission_levels(self) -> int:
         return COMPLIANCE_PROFILES[self.compliance]
+
+    def hold_for(self, payment_method: str) -> timedelta:
+        """How long an unpaid order keeps its stock: a direct transfer takes the buyer longer than a tap."""
+        if payment_method == "direct":
+            return timedelta(hours=self.hold_hours_direct)
+        return timedelta(minutes=self.hold_minutes_online)
 
 
 def load_settings(database_url: str | None = None, broker_url: str | None = None) -> Settings:
@@ -65,13 +74,19 @@ def load_settings(database_url: str | None = None, broker_url: str | None = None
         protection_days=_days("WEISHANG_PROTECTION_DAYS", 0),
         attribution_days=_days("WEISHANG_ATTRIBUTION_DAYS", 30),
         return_days=_days("WEISHANG_RETURN_DAYS", 7),
+        hold_minutes_online=_whole("WEISHANG_HOLD_MINUTES_ONLINE", 30, 1, 7 * 24 * 60, "minutes"),
+        hold_hours_direct=_whole("WEISHANG_HOLD_HOURS_DIRECT", 24, 1, 30 * 24, "hours"),
     )
 
 
 def _days(name: str, default: int) -> int:
+    return _whole(name, default, 0, 3650, "days")
+
+
+def _whole(name: str, default: int, low: int, high: int, unit: str) -> int:
     text = os.environ.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) > 3650:
-        raise UserError(f"{name}: {text!r} is not a number of days between 0 and 3650")
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise UserError(f"{name}: {text!r} is not a number of {unit} between {low} and {high}")
     return int(text)
