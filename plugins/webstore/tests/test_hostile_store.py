@@ -306,3 +306,27 @@ def test_the_buyer_sees_the_hold_deadline_on_the_order_page_and_in_the_json(live
     live.cli("order", "pay", str(made["id"]))
     assert 'id="pay-by"' not in phone.get(live.base + placed["url"], timeout=30).text
     assert live.cli.json("order", "show", str(made["id"]))["expires_at"] is None  # paid: no deadline any more
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_busy_sqlite_database_is_a_retryable_refusal_never_a_500(live: Live) -> None:
+    """SQLite has one writer. When another process holds the write lock past busy_timeout, a command says
+    so in one line and the store answers 503 with Retry-After; nothing is half-written."""
+    import sqlite3
+
+    number = order(live, 1)
+    phone, _ = visitor(live)
+    blocker = sqlite3.connect(live.cli.url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process writing, for longer than anyone waits
+    try:
+        line = live.cli.fails("order", "pay", number)
+        assert line.endswith("database is locked (another command is writing; try again)"), line
+        busy = phone.post(f"{live.base}/api/orders", json={"sku": "KIWI", "buyer": {"name": "李四"}}, timeout=60)
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
+        assert busy.json() == {"error": "database: unavailable for a moment; try again"}
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    live.cli("order", "pay", number)  # once the writer is gone, the same command goes through
+    assert [o["status"] for o in live.cli.json("order", "list")] == ["paid"]
+    assert_money_invariants(live.cli.url, {"KIWI": STOCK})
