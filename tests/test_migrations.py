@@ -62,3 +62,36 @@ def test_orders_are_rewritten_in_place_on_postgresql(db_url: str) -> None:
         with engine.connect() as connection:
             options = connection.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'orders'")).scalar()
         assert options == ["fillfactor=50"]
+
+
+def test_orders_placed_before_holds_existed_keep_their_stock_after_the_upgrade(db_url: str) -> None:
+    """0005 adds the hold deadline and the idempotency hash: an order of an earlier release keeps every
+    field, has no deadline (it waits for the seller, as before), and its old key stays where it was."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = get_engine(db_url)
+    config = migrate._config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.execute(
+            text(
+                "INSERT INTO identities (handle, is_seller, is_reseller, is_staff, depth, created_at)"
+                " VALUES ('張三', false, false, false, 0, :t)"
+            ),
+            {"t": "2026-01-01 00:00:00"},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO orders (buyer_id, status, total_fen, paid_fen, refunded_fen, idempotency_key, created_at)"
+                " VALUES (1, 'pending', 3990, 0, 0, 'form-123456', :t)"
+            ),
+            {"t": "2026-01-01 00:00:00"},
+        )
+    assert migrate.upgrade(engine) == ("0004", migrate.head_revision())
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT status, total_fen, idempotency_key, idempotency_hash, expires_at"
+                                      " FROM orders")).one()  # fmt: skip
+        assert connection.execute(text("SELECT count(*) FROM form_nonces")).scalar() == 0
+    assert tuple(row) == ("pending", 3990, "form-123456", None, None)

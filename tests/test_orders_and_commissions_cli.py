@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,10 @@ def test_the_whole_order_life_with_stable_json(shop) -> None:
             "no_commission_reason": None,
         },
         "created_at": made["created_at"],
+        "expires_at": made["expires_at"],  # unpaid, it holds its stock for 24 hours (direct payment)
     }
+    held = datetime.fromisoformat(made["expires_at"]) - datetime.fromisoformat(made["created_at"])
+    assert held == timedelta(hours=24)
     assert shop.json("product", "show", "KIWI")["stock"] == 18
     assert shop.json("order", "pay", "1")["paid"] == "200.00"
     ledger = shop.json("commissions")
@@ -90,6 +94,7 @@ def test_the_whole_order_life_with_stable_json(shop) -> None:
     assert shop.json("settle", "--now", LATER) == {
         "released": 2,
         "completed": 1,
+        "expired": 0,
         "campaigns_fulfilled": 0,
         "campaigns_failed": 0,
     }

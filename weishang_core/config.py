@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +33,8 @@ class Settings:
     max_json_bytes: int = MAX_JSON_BYTES  # a request body that is not an upload (docs/security-limits.md)
     max_upload_bytes: int = MAX_UPLOAD_BYTES  # a multipart body: the console's product photos
     clicks_per_address: int = CLICKS_PER_ADDRESS  # counted visitors per link per minute from one IP address
+    hold_minutes_online: int = 30  # an unpaid order holds its stock this long with an online payment method
+    hold_hours_direct: int = 24  # … and this long when the buyer pays the seller directly (``direct``)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -40,6 +43,12 @@ class Settings:
     @property
     def max_commission_levels(self) -> int:
         return COMPLIANCE_PROFILES[self.compliance]
+
+    def hold_for(self, payment_method: str) -> timedelta:
+        """How long an unpaid order keeps its stock: a direct transfer takes the buyer longer than a tap."""
+        if payment_method == "direct":
+            return timedelta(hours=self.hold_hours_direct)
+        return timedelta(minutes=self.hold_minutes_online)
 
 
 def load_settings(database_url: str | None = None, broker_url: str | None = None) -> Settings:
@@ -75,6 +84,8 @@ def load_settings(database_url: str | None = None, broker_url: str | None = None
         max_json_bytes=_whole("WEISHANG_MAX_JSON_BYTES", MAX_JSON_BYTES, 1024, 2**30, "a number of bytes"),
         max_upload_bytes=_whole("WEISHANG_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES, 1024, 2**31, "a number of bytes"),
         clicks_per_address=_whole("WEISHANG_CLICKS_PER_ADDRESS", CLICKS_PER_ADDRESS, 1, 100_000, "a number of clicks"),
+        hold_minutes_online=_whole("WEISHANG_HOLD_MINUTES_ONLINE", 30, 1, 7 * 24 * 60, "a number of minutes"),
+        hold_hours_direct=_whole("WEISHANG_HOLD_HOURS_DIRECT", 24, 1, 30 * 24, "a number of hours"),
     )
 
 

@@ -11,6 +11,11 @@ class NotFound(UserError):
     """A named thing (SKU, handle, account, order) does not exist."""
 
 
+class Conflict(UserError):
+    """The request met the order, payout or form in a state another request just left it in (a double tap,
+    two tabs, two processes): HTTP 409, one line on the CLI. Repeating it is refused again; nothing changed."""
+
+
 class ChannelError(Exception):
     """Base of what a channel raises; ``code`` and ``message`` are the outlet's own."""
 

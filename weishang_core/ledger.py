@@ -164,9 +164,10 @@ def reverse_for_refund(session: Session, line: OrderLine, refund: OrderEvent) ->
 
 
 def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
-    """Close campaigns past their deadline, release every pending entry whose time has come, and complete
-    orders whose return window closed."""
-    from weishang_core import campaigns
+    """Close campaigns past their deadline, release every pending entry whose time has come, complete
+    orders whose return window closed and cancel unpaid orders whose hold expired. Each step is a
+    conditional write or works under row locks, so two settles at once do each thing once."""
+    from weishang_core import campaigns, orders
 
     closed = campaigns.evaluate_deadlines(session, settings, now)
     released = session.execute(
@@ -182,9 +183,11 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
         .values(status="completed", completed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    expired = orders.expire_holds(session, now)
     return {
         "released": released or 0,
         "completed": completed or 0,
+        "expired": expired,
         "campaigns_fulfilled": sum(1 for c in closed if c.status == "fulfilled"),
         "campaigns_failed": sum(1 for c in closed if c.status == "failed"),
     }

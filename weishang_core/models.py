@@ -328,8 +328,11 @@ class Order(Base):
     attribution_click_id: Mapped[int | None] = mapped_column(ForeignKey("clicks.id"))
     attribution_note: Mapped[str | None] = mapped_column(Text)
     visitor_id: Mapped[str | None] = mapped_column(String(64))
+    # ``web:<visitor>:<key>`` from the store (with a hash of what was asked), ``import:<key>`` from a file
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    idempotency_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[created]
+    expires_at: Mapped[when]  # an unpaid order's hold on its stock ends then (settle cancels it)
     paid_at: Mapped[when]
     shipped_at: Mapped[when]
     delivered_at: Mapped[when]
@@ -429,6 +432,16 @@ class SpentToken(Base):
     __tablename__ = "spent_tokens"
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     spent_at: Mapped[created]
+
+
+class FormNonce(Base):
+    """A console form that took effect, with where its answer sent the browser: a second post of the
+    same form (the back button, a double tap) is sent there again instead of acting twice."""
+
+    __tablename__ = "form_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[str | None] = mapped_column(Text)
+    used_at: Mapped[created]
 
 
 class CachedToken(Base):

@@ -4,19 +4,24 @@ Stock is reserved with one conditional UPDATE (``stock >= qty``), so two buyers 
 last unit, on SQLite or PostgreSQL. Refunds by amount are split over the order's lines by largest
 remainder, so no fen is created or lost; each line's commissions shrink pro rata (see ``ledger``).
 Refunded goods are not put back in stock (soft kiwis are not resold); exchanged ones are replaced from it.
+
+Every transition happens once: it locks the order row (``locks.lock``; a pre-order's campaign first, the
+order after, everywhere) and checks the state it reads under the lock, so of N parallel attempts one
+takes effect and the others get ``Conflict``. An unpaid order holds its stock until ``expires_at``
+(``Settings.hold_for``); ``expire_holds`` (from ``weishang settle``) then cancels it, and ``pay`` refuses it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from weishang_core import campaigns, catalog, identities, ledger, referrals
+from weishang_core import campaigns, catalog, identities, ledger, locks, payments, referrals
 from weishang_core.config import Settings
-from weishang_core.errors import NotFound, UserError
+from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
 from weishang_core.money import format_yuan, split_largest_remainder
@@ -67,17 +72,14 @@ def create(
     ref: str | None = None,
     visitor_id: str | None = None,
     idempotency_key: str | None = None,
+    idempotency_hash: str | None = None,
     now: datetime | None = None,
 ) -> Order:
-    """Place an order; with an idempotency key a repeated submission returns the first order.
+    """Place an order. The key is stored as given (a repeated submission is found by ``idempotency``).
 
     ``buyer`` is a person, a store guest (a new person unless their browser already is one) or a name the
     seller typed (``identities.buyer_for``); the contact stays on the order, never on anyone else."""
     now = now or utcnow()
-    if idempotency_key:
-        existing = session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
-        if existing is not None:
-            return existing
     qty = check_qty(qty)
     product = catalog.get(session, sku)
     if product.status != "active":
@@ -104,8 +106,10 @@ def create(
         attribution_note=attribution.blocked,
         visitor_id=visitor_id,
         idempotency_key=idempotency_key,
+        idempotency_hash=idempotency_hash,
         campaign_id=campaign.id if campaign is not None else None,
         created_at=now,
+        expires_at=now + settings.hold_for(payments.method_name()),
     )
     order.lines.append(OrderLine(product_id=product.id, qty=qty, unit_price_fen=product.price_fen, refunded_fen=0))
     session.add(order)
@@ -129,15 +133,43 @@ def _event(
     return event
 
 
-def _require(order: Order, allowed: tuple[str, ...], action: str, hint: str = "") -> None:
+def lock(session: Session, order: Order) -> Order:
+    """Lock the order (and a pre-order's campaign, always first) and reload it with its lines."""
+    if order.campaign_id is not None:
+        locks.lock(session, campaigns.get(session, order.campaign_id))
+    locks.lock(session, order)
+    session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id).execution_options(populate_existing=True)
+    ).all()
+    session.expire(order, ["lines"])
+    return order
+
+
+def _require(
+    session: Session, order: Order, allowed: tuple[str, ...], action: str, hint: str = "", *, locked: bool = False
+) -> None:
+    """Lock the order, then refuse unless it is in one of the ``allowed`` states (a 409 when it is not)."""
+    if not locked:
+        lock(session, order)
     if order.status not in allowed:
-        raise UserError(f"order {order.id}: cannot {action} an order that is {order.status}{hint}")
+        raise Conflict(f"order {order.id}: cannot {action} an order that is {order.status}{hint}")
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def pay(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
-    """The seller confirms the money arrived; commissions are written, pending."""
-    _require(order, ("pending",), "mark paid")
-    order.status, order.paid_fen, order.paid_at = "paid", order.total_fen, now or utcnow()
+    """The seller confirms the money arrived; commissions are written, pending. An order whose hold
+    expired is refused even before ``settle`` has cancelled it: its stock is no longer promised."""
+    now = now or utcnow()
+    _require(session, order, ("pending",), "mark paid")
+    if order.expires_at is not None and order.expires_at <= now:
+        raise Conflict(
+            f"order {order.id}: its hold expired at {_when(order.expires_at)}; its stock is released at the "
+            "next settle, so place a new order"
+        )
+    order.status, order.paid_fen, order.paid_at = "paid", order.total_fen, now
     _event(session, order, "paid", amount=order.total_fen)
     ledger.create_commissions(session, settings, order)
     if order.campaign_id is not None:
@@ -164,7 +196,7 @@ def _shippable(session: Session, order: Order) -> None:
 
 
 def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
-    _require(order, ("paid",), "ship")
+    _require(session, order, ("paid",), "ship")
     _shippable(session, order)
     order.status, order.shipped_at = "shipped", now or utcnow()
     _event(session, order, "shipped")
@@ -173,7 +205,7 @@ def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
 
 def deliver(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
     """Delivery starts the return window; commissions get their release date."""
-    _require(order, ("paid", "shipped"), "deliver")
+    _require(session, order, ("paid", "shipped"), "deliver")
     _shippable(session, order)
     now = now or utcnow()
     order.status, order.delivered_at = "delivered", now
@@ -184,23 +216,43 @@ def deliver(session: Session, settings: Settings, order: Order, now: datetime | 
 
 
 def complete(session: Session, order: Order, now: datetime | None = None) -> Order:
-    _require(order, ("delivered",), "complete")
+    _require(session, order, ("delivered",), "complete")
     order.status, order.completed_at = "completed", now or utcnow()
     _event(session, order, "completed")
     return order
 
 
-def cancel(session: Session, order: Order, now: datetime | None = None) -> Order:
-    """Cancel before payment: the stock comes back and nothing is owed to anyone."""
-    _require(order, ("pending",), "cancel", " (refund it instead)" if order.status in PAID_STATES else "")
+def cancel(
+    session: Session, order: Order, now: datetime | None = None, reason: str | None = None, *, locked: bool = False
+) -> Order:
+    """Cancel before payment: the stock comes back (once) and nothing is owed to anyone."""
+    if not locked:
+        lock(session, order)
+    hint = " (refund it instead)" if order.status in PAID_STATES else ""
+    _require(session, order, ("pending",), "cancel", hint, locked=True)
     for line in order.lines:
         if order.campaign_id is not None:
             campaigns.give_back(session, order.campaign_id, line.qty)
         else:
             session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
     order.status, order.cancelled_at = "cancelled", now or utcnow()
-    _event(session, order, "cancelled")
+    _event(session, order, "cancelled", reason=reason)
     return order
+
+
+def expire_holds(session: Session, now: datetime) -> int:
+    """Cancel every unpaid order whose hold has expired, releasing its stock; each once, however many
+    settles run at once (each order is locked and checked again under the lock)."""
+    due = session.scalars(
+        select(Order.id).where(Order.status == "pending", Order.expires_at <= now).order_by(Order.id)
+    ).all()
+    cancelled = 0
+    for order_id in due:
+        order = lock(session, session.get_one(Order, order_id))
+        if order.status == "pending" and order.expires_at is not None and order.expires_at <= now:
+            cancel(session, order, now, f"unpaid when its hold expired at {_when(order.expires_at)}", locked=True)
+            cancelled += 1
+    return cancelled
 
 
 def _line(session: Session, order: Order, sku: str | None) -> OrderLine:
@@ -225,7 +277,9 @@ def refund(
     reason: str | None = None,
 ) -> OrderEvent:
     """Refund part or all of a paid order, by amount or by quantity; commissions are reversed pro rata."""
-    _require(order, PAID_STATES, "refund", " (cancel it instead)" if order.status == "pending" else "")
+    lock(session, order)
+    hint = " (cancel it instead)" if order.status == "pending" else ""
+    _require(session, order, PAID_STATES, "refund", hint, locked=True)
     refundable = order.paid_fen - order.refunded_fen
     if amount_fen is not None and qty is not None:
         raise UserError("refund: give --amount or --qty, not both")
@@ -234,7 +288,7 @@ def refund(
         qty = check_qty(qty)
         left = line.qty - line.refunded_qty
         if qty > left:
-            raise UserError(f"qty: only {left} unit(s) of this line are left to refund")
+            raise Conflict(f"qty: only {left} unit(s) of this line are left to refund")
         line_left = line.qty * line.unit_price_fen - line.refunded_fen
         amount = min(qty * line.unit_price_fen, line_left)
         shares = {line.id: amount}
@@ -244,14 +298,14 @@ def refund(
         if amount <= 0:
             raise UserError("amount: a refund must be more than 0.00")
         if amount > refundable:
-            raise UserError(f"amount: {format_yuan(amount)} is more than the {format_yuan(refundable)} left to refund")
+            raise Conflict(f"amount: {format_yuan(amount)} is more than the {format_yuan(refundable)} left to refund")
         lefts = [line.qty * line.unit_price_fen - line.refunded_fen for line in order.lines]
         shares = dict(zip((line.id for line in order.lines), split_largest_remainder(amount, lefts), strict=True))
         if amount == refundable:
             for line in order.lines:
                 line.refunded_qty = line.qty
     if amount <= 0:
-        raise UserError(f"order {order.id}: nothing is left to refund on that line")
+        raise Conflict(f"order {order.id}: nothing is left to refund on that line")
     order.refunded_fen += amount
     if order.refunded_fen == order.paid_fen:
         order.status = "refunded"
@@ -300,12 +354,12 @@ def exchange(
     session: Session, order: Order, qty: int | str, sku: str | None = None, reason: str | None = None
 ) -> OrderEvent:
     """Replace goods that arrived bad: replacements come out of stock; no money moves."""
-    _require(order, ("shipped", "delivered", "completed"), "exchange goods of")
+    _require(session, order, ("shipped", "delivered", "completed"), "exchange goods of")
     line = _line(session, order, sku)
     qty = check_qty(qty)
     left = line.qty - line.refunded_qty - line.exchanged_qty
     if qty > left:
-        raise UserError(f"qty: only {left} unit(s) of this line can still be exchanged")
+        raise Conflict(f"qty: only {left} unit(s) of this line can still be exchanged")
     product = session.get(Product, line.product_id)
     assert product is not None
     reserve_stock(session, product, qty)
@@ -348,4 +402,5 @@ def as_dict(session: Session, order: Order) -> dict[str, Any]:
             "no_commission_reason": order.attribution_note,
         },
         "created_at": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat() if order.status == "pending" and order.expires_at else None,
     }

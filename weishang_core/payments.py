@@ -35,10 +35,15 @@ class BuiltinPaymentMethods:
 pm.register(BuiltinPaymentMethods(), name="weishang.payments")
 
 
+def method_name() -> str:
+    """The name of the store's payment method (``WEISHANG_PAYMENT_METHOD``, default ``direct``)."""
+    return os.environ.get("WEISHANG_PAYMENT_METHOD", "direct")
+
+
 def store_method() -> Any:
     """The store's payment method; an unknown name is a configuration error, said in one line."""
     load_plugins()
-    name = os.environ.get("WEISHANG_PAYMENT_METHOD", "direct")
+    name = method_name()
     method = pm.hook.payment_method(name=name)
     if method is None:
         raise UserError(f"WEISHANG_PAYMENT_METHOD: no installed plugin offers a payment method {name!r}")

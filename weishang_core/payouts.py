@@ -2,6 +2,9 @@
 
 A payout takes all of a person's ``available`` entries (negative reversals included, which is how a
 refund after an earlier payout is netted) and marks them ``paid``; running it again finds nothing left.
+Each person's entries are claimed with one conditional UPDATE (``available`` → ``paid``) before the
+payout's amount is known: the amount is the sum of what that UPDATE claimed, so two runs at once can
+never both pay the same entries (the second claims nothing and pays nothing).
 How the money moves is a payout method from the ``payout_method`` hook; the built-in ``manual`` method
 only records the transfer for the seller to make (and to export as a batch file).
 """
@@ -57,23 +60,43 @@ def run(session: Session, min_fen: int, method_name: str = "manual", now: dateti
         .order_by(LedgerEntry.beneficiary_id)
     ).all()
     payouts = []
-    for beneficiary_id, total in due:
-        person = session.get(Identity, beneficiary_id)
-        assert person is not None
-        payout = Payout(beneficiary_id=beneficiary_id, amount_fen=int(total), method=method_name, created_at=now)
-        session.add(payout)
-        session.flush()
+    for beneficiary_id, _ in due:
+        payout = _claim(session, beneficiary_id, max(min_fen, 1), method_name, now)
+        if payout is None:
+            continue
+        person = session.get_one(Identity, beneficiary_id)
         contact = identifiers.contact_for(session, person.id)
-        payout.reference = method.pay(person.handle, contact.value if contact else None, int(total))
-        session.execute(
-            update(LedgerEntry)
-            .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == "available")
-            .values(status="paid", payout_id=payout.id)
-            .execution_options(synchronize_session=False)
-        )
+        payout.reference = method.pay(person.handle, contact.value if contact else None, payout.amount_fen)
         payouts.append(payout)
     session.flush()
     return payouts
+
+
+def _claim(session: Session, beneficiary_id: int, min_fen: int, method_name: str, now: datetime) -> Payout | None:
+    """Mark the person's available entries paid to a new payout and make its amount their sum; undone
+    (nothing paid) when, read under the claim, that sum is below the minimum."""
+    payout = Payout(beneficiary_id=beneficiary_id, amount_fen=0, method=method_name, created_at=now)
+    session.add(payout)
+    session.flush()
+    session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == "available")
+        .values(status="paid", payout_id=payout.id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = session.scalar(select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.payout_id == payout.id))
+    if claimed is not None and int(claimed) >= min_fen:
+        payout.amount_fen = int(claimed)
+        return payout
+    session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.payout_id == payout.id)
+        .values(status="available", payout_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(payout)
+    session.flush()
+    return None
 
 
 def list_all(session: Session) -> list[tuple[Payout, Identity]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, TimeoutError
 
 from weishang_core import __version__
 from weishang_core.cli.context import AppContext
@@ -33,10 +33,14 @@ class WeishangGroup(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
+        except IntegrityError:  # a race the database settled: another command wrote the same thing first
+            raise click.ClickException("conflict: another command changed this at the same moment; try again") from None
         except (OperationalError, InterfaceError, TimeoutError) as exc:
             app = ctx.find_object(AppContext)
             where = _safe_url(app.settings.database_url) if app else "the database"
             first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if "database is locked" in first:  # SQLite's one writer was busy for longer than busy_timeout
+                first += " (another command is writing; try again)"
             raise click.ClickException(f"database {where}: {first}") from None
 
 

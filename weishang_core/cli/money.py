@@ -310,13 +310,17 @@ def commissions(app: AppContext, reseller: str | None, as_json: bool) -> None:
 @json_option
 @pass_app
 def settle(app: AppContext, now_text: str | None, as_json: bool) -> None:
-    """Release held commissions whose return window (and trust hold) has closed."""
+    """Release held commissions whose return window (and trust hold) has closed; cancel unpaid orders whose
+    hold on their stock expired."""
     with app.transaction() as session:
         data = ledger.settle(session, app.settings, _now(app, now_text))
     if as_json:
         emit_json(data)
     else:
-        click.echo(f"released {data['released']} commission entries; completed {data['completed']} orders")
+        click.echo(
+            f"released {data['released']} commission entries; completed {data['completed']} orders; "
+            f"cancelled {data['expired']} unpaid orders whose hold expired"
+        )
         if data["campaigns_fulfilled"] or data["campaigns_failed"]:
             click.echo(
                 f"campaigns closed: {data['campaigns_fulfilled']} fulfilled, "

@@ -56,6 +56,14 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def once_of(html: str, action: str | None = None) -> str:
+    """The one-time token of the page's form (of the status button for ``action``, if given)."""
+    before = rf'name="action" value="{action}">' if action else ""
+    found = re.search(before + r'<input type="hidden" name="once" value="([^"]+)"', html)
+    assert found, f"the page has no one-time token{' for ' + action if action else ''}"
+    return found.group(1)
+
+
 def form_error(html: str) -> str:
     found = re.search(r'id="form-error">([^<]*)<', html)
     assert found, "the page shows no form error"
@@ -213,7 +221,8 @@ def test_a_refund_shows_its_commission_effect_before_it_happens(shop) -> None:
     seller = signed_in(store, app)
     order = seller.get("/console/orders/1").text
     for action in ("pay", "deliver"):
-        done = seller.post("/console/orders/1/status", data={"csrf": csrf_of(order), "action": action})
+        sent = {"csrf": csrf_of(order), "action": action, "once": once_of(order, action)}
+        done = seller.post("/console/orders/1/status", data=sent)
         assert done.status_code == 200
     assert 'id="order-status">delivered' in done.text
     assert [(c["beneficiary"], c["amount"]) for c in store.json("commissions")["entries"]] == [
@@ -228,7 +237,8 @@ def test_a_refund_shows_its_commission_effect_before_it_happens(shop) -> None:
     ]
     assert store.json("order", "show", "1")["refunded"] == "0.00"  # nothing happened yet
     refunded = seller.post("/console/orders/1/refund",
-                           data={"csrf": csrf_of(confirm.text), "amount": "100.00", "confirm": "yes"})  # fmt: skip
+                           data={"csrf": csrf_of(confirm.text), "amount": "100.00", "confirm": "yes",
+                                 "once": once_of(confirm.text)})  # fmt: skip
     assert "refunded ¥100.00" in refunded.text
     with get_sessionmaker(store.url)() as session:
         net = dict(
@@ -240,7 +250,7 @@ def test_a_refund_shows_its_commission_effect_before_it_happens(shop) -> None:
         )
     assert net == {"勤妹子": 1000, "阿芳": 300}
     too_much = seller.post("/console/orders/1/refund", data={"csrf": csrf_of(refunded.text), "amount": "500.00"})
-    assert too_much.status_code == 400 and "more than the 100.00 left" in too_much.text
+    assert too_much.status_code == 409 and "more than the 100.00 left" in too_much.text  # the order's state refuses
 
 
 def test_money_payouts_and_their_csv(shop) -> None:
@@ -251,7 +261,7 @@ def test_money_payouts_and_their_csv(shop) -> None:
     page = seller.get("/console/money").text
     assert 'data-person="勤妹子"' in page and "¥20.00" in page and "2026-01" in page  # held, with its release date
     store("settle", "--now", "2026-03-01T00:00:00+08:00")
-    ran = seller.post("/console/money/payouts", data={"csrf": csrf_of(page), "minimum": "1.00"})
+    ran = seller.post("/console/money/payouts", data={"csrf": csrf_of(page), "minimum": "1.00", "once": once_of(page)})
     assert "2 payout(s), ¥26.00 in all" in ran.text
     rows = list(csv.DictReader(io.StringIO(seller.get("/console/money/payouts.csv").text)))
     assert sorted((r["beneficiary"], r["amount"]) for r in rows) == [("勤妹子", "20.00"), ("阿芳", "6.00")]
@@ -334,12 +344,18 @@ def test_an_exchange_is_confirmed_first_and_moves_no_money(shop) -> None:
     confirm = seller.post("/console/orders/1/exchange", data={"csrf": csrf_of(page), "qty": "1", "reason": "壓壞"})
     assert 'id="stock-after">47<' in confirm.text and "No money moves" in confirm.text
     assert store.json("product", "show", "KIWI")["stock"] == 48  # nothing happened yet
-    sure = {"csrf": csrf_of(confirm.text), "qty": "1", "reason": "壓壞", "confirm": "yes"}
+    sure = {
+        "csrf": csrf_of(confirm.text),
+        "qty": "1",
+        "reason": "壓壞",
+        "confirm": "yes",
+        "once": once_of(confirm.text),
+    }
     done = seller.post("/console/orders/1/exchange", data=sure)
     assert "1 unit(s) exchanged" in done.text
     assert store.json("product", "show", "KIWI")["stock"] == 47 and store.json("commissions") == before
     too_many = seller.post("/console/orders/1/exchange", data={"csrf": csrf_of(done.text), "qty": "5"})
-    assert too_many.status_code == 400 and "can still be exchanged" in too_many.text
+    assert too_many.status_code == 409 and "can still be exchanged" in too_many.text
 
 
 def test_an_outlet_is_connected_and_checked_from_the_console(shop) -> None:

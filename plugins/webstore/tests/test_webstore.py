@@ -130,6 +130,7 @@ def test_the_whole_referral_loop_pays_two_levels(shop) -> None:
 def test_a_double_submit_makes_one_order(shop) -> None:
     _, app = shop
     client = TestClient(app)
+    client.get("/p/KIWI")  # a key is scoped to its caller's visitor cookie; without one there is no replay
     body = {"sku": "KIWI", "qty": 2, "buyer": {"name": "王五"}, "idempotency_key": "form-123456"}
     first, second = client.post("/api/orders", json=body), client.post("/api/orders", json=body)
     assert first.status_code == second.status_code == 201

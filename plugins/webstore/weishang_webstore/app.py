@@ -20,15 +20,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from weishang_core import campaigns, distribution, identities, orders, payments, referrals, tasks
+from weishang_core import campaigns, distribution, idempotency, identities, orders, payments, referrals, tasks
 from weishang_core.config import Settings, load_settings
 from weishang_core.db import get_sessionmaker, pool_size
-from weishang_core.errors import NotFound, UserError
+from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.models import Identity, Order, Post, Product, utcnow
 from weishang_core.money import format_yuan
 from weishang_webstore import dashboard, listing, sharing, signin
@@ -129,10 +129,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> Response:
-        status = 404 if isinstance(exc, NotFound) else 400
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
         if request.url.path.startswith("/api/") or "json" in request.headers.get("accept", ""):
             return JSONResponse({"error": str(exc)}, status)
         return page(request, "error.html", status, message=str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def clashed(request: Request, exc: IntegrityError) -> Response:
+        """Two requests wrote the same unique thing at once and the database kept the first: a 409."""
+        logging.getLogger("weishang.webstore").warning("write refused by a constraint: %s", type(exc.orig).__name__)
+        return await user_error(request, Conflict("conflict: another request changed this at the same moment; reload"))
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -262,22 +268,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise Forbidden("csrf: the form is stale or was not sent from this store; reload the page")
         return visitor
 
-    def place(session: Session, data: OrderIn, visitor: str | None) -> tuple[Order, str]:
+    def place(
+        session: Session, data: OrderIn, visitor: str | None, key_field: str = "idempotency_key"
+    ) -> tuple[Order, str]:
+        """Place the order; a key replays the first order of the same visitor only (see ``idempotency``)."""
         if listing.listed_product(session, data.sku) is None:
             raise NotFound(f"sku: no product {data.sku!r} in this store")
         identities.check_handle(data.buyer.name, "buyer.name")
         orders.check_contact(data.buyer.contact, "buyer.contact")
         contact = (data.buyer.contact or "").strip() or None
-        order = orders.create(
+        asked = {"sku": data.sku, "qty": data.qty, "buyer": data.buyer.name, "contact": contact or "",
+                 "ref": data.ref or ""}  # fmt: skip
+        scoped = idempotency.scope(visitor, data.idempotency_key, asked, key_field)
+        order = idempotency.create_once(
             session,
-            settings,
-            data.sku,
-            data.qty,
-            identities.Guest(data.buyer.name, contact, visitor),  # a new person unless this browser is one
-            contact=contact,
-            ref=data.ref or None,
-            visitor_id=visitor,
-            idempotency_key=data.idempotency_key,
+            scoped,
+            lambda key, digest: orders.create(
+                session,
+                settings,
+                data.sku,
+                data.qty,
+                identities.Guest(data.buyer.name, contact, visitor),  # a new person unless this browser is one
+                contact=contact,
+                ref=data.ref or None,
+                visitor_id=visitor,
+                idempotency_key=key,
+                idempotency_hash=digest,
+            ),
         )
         return order, signer(session).sign("order", str(order.id))
 
@@ -308,7 +325,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> RedirectResponse:
         visitor = checked_visitor(request, session, csrf)
         data = OrderIn(sku=sku, qty=qty, buyer=Buyer(name=name, contact=contact), ref=ref or None, idempotency_key=key)
-        order, token = place(session, data, visitor)
+        order, token = place(session, data, visitor, "key")
         return RedirectResponse(f"/orders/{order.id}?t={token}", status_code=303)
 
     def order_by_token(session: Session, order_id: int, token: str | None) -> tuple[Order, str]:
@@ -329,6 +346,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "order.html",
             order=shown,
             pay=payments.store_method().instructions(shown) if order.status == "pending" else None,
+            pay_by=f"{order.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M}" if shown["expires_at"] else None,
             token=token,
             can_resell=can_resell,
             is_reseller=buyer.is_reseller,

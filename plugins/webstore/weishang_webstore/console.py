@@ -40,7 +40,7 @@ from weishang_core.models import Campaign, Identity, LedgerEntry, OutletAccount,
 from weishang_core.money import format_yuan, parse_yuan
 from weishang_core.plugins import get_channel, get_channels
 from weishang_core.validation import parse_whole
-from weishang_webstore import console_auth
+from weishang_webstore import console_auth, form_once
 from weishang_webstore.console_auth import COOKIE, SESSION_AGE, BadLink, SignInRequired
 from weishang_webstore.headers import cookie_flags
 from weishang_webstore.params import RowId, id_list
@@ -97,11 +97,15 @@ def add_console(
     Me = Annotated[Who, Depends(who)]
 
     def view(request: Request, name: str, me: Who, status: int = 200, **context: Any) -> HTMLResponse:
-        return page(request, name, status, me=me.person, csrf=me.csrf, msg=request.query_params.get("msg"), **context)
+        return page(request, name, status, me=me.person, csrf=me.csrf, msg=request.query_params.get("msg"),
+                    once=form_once.new, **context)  # fmt: skip
+
+    def where(path: str, msg: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{path}{sep}msg={quote(msg)}"
 
     def back(path: str, msg: str) -> RedirectResponse:
-        sep = "&" if "?" in path else "?"
-        return RedirectResponse(f"{path}{sep}msg={quote(msg)}", status_code=303)
+        return RedirectResponse(where(path, msg), status_code=303)
 
     # -- signing in ---------------------------------------------------------------------------------
     @router.get("/login", response_class=HTMLResponse)
@@ -375,51 +379,60 @@ def add_console(
                     commissions=order_commissions(session, order.id), actions=ORDER_ACTIONS)  # fmt: skip
 
     @router.post("/orders/{order_id}/status")
-    def order_status(order_id: RowId, me: Me, action: Annotated[str, Form(max_length=16)]) -> RedirectResponse:
+    def order_status(
+        order_id: RowId, me: Me, form: Posted, action: Annotated[str, Form(max_length=16)]
+    ) -> RedirectResponse:
         if action not in ORDER_ACTIONS:
             raise UserError(f"action: {action!r} is not one of {', '.join(ORDER_ACTIONS)}")
-        with maker.begin() as session:
+
+        def act(session: Session) -> str:
             order = orders.get(session, order_id)
             if action in ("pay", "deliver"):
                 getattr(orders, action)(session, settings, order)
             else:
                 getattr(orders, action)(session, order)
-            status = order.status
-        return back(f"/console/orders/{order_id}", f"order {order_id} is {status}")
+            return where(f"/console/orders/{order_id}", f"order {order_id} is {order.status}")
+
+        return form_once.run(maker, form, act)
 
     @router.post("/orders/{order_id}/refund", response_model=None)
     def refund(
         order_id: RowId,
         request: Request,
         me: Me,
+        form: Posted,
         amount: Annotated[str, Form(max_length=20)] = "",
         reason: Annotated[str, Form(max_length=500)] = "",
         confirm: Annotated[str, Form(max_length=8)] = "",
     ) -> Response:
         """Without ``confirm``: a page showing the refund's effect on each commission. With it: the refund."""
         amount_fen = parse_yuan(amount, "amount", allow_zero=False) if amount.strip() else None
-        with maker.begin() as session:
-            order = orders.get(session, order_id)
-            if confirm != "yes":
-                effect = orders.refund_effect(session, order, amount_fen=amount_fen)
+        if confirm != "yes":
+            with maker.begin() as session:
+                effect = orders.refund_effect(session, orders.get(session, order_id), amount_fen=amount_fen)
                 return view(request, "console/refund_confirm.html", me, effect=effect, amount=amount, reason=reason)
-            event = orders.refund(session, order, amount_fen=amount_fen, reason=reason or None)
+
+        def act(session: Session) -> str:
+            event = orders.refund(session, orders.get(session, order_id), amount_fen=amount_fen, reason=reason or None)
             done = format_yuan(event.amount_fen)
-        return back(f"/console/orders/{order_id}", f"refunded ¥{done}; commissions reversed in proportion")
+            return where(f"/console/orders/{order_id}", f"refunded ¥{done}; commissions reversed in proportion")
+
+        return form_once.run(maker, form, act)
 
     @router.post("/orders/{order_id}/exchange", response_model=None)
     def exchange(
         order_id: RowId,
         request: Request,
         me: Me,
+        form: Posted,
         qty: Annotated[str, Form(max_length=6)],
         reason: Annotated[str, Form(max_length=500)] = "",
         confirm: Annotated[str, Form(max_length=8)] = "",
     ) -> Response:
         """Replacement units leave stock; no money moves, so every commission stays as it is (shown first)."""
-        with maker.begin() as session:
-            order = orders.get(session, order_id)
-            if confirm != "yes":
+        if confirm != "yes":
+            with maker.begin() as session:
+                order = orders.get(session, order_id)
                 with session.begin_nested() as savepoint:  # refused exactly as the exchange itself would be
                     orders.exchange(session, order, qty, reason=reason or None)
                     savepoint.rollback()
@@ -427,8 +440,12 @@ def add_console(
                 stock = session.scalar(select(Product.stock).where(Product.sku == shown["sku"]))
                 return view(request, "console/exchange_confirm.html", me, order=shown, qty=qty.strip(), reason=reason,
                             stock=stock, commissions=order_commissions(session, order_id))  # fmt: skip
-            orders.exchange(session, order, qty, reason=reason or None)
-        return back(f"/console/orders/{order_id}", f"{qty} unit(s) exchanged; no money moved")
+
+        def act(session: Session) -> str:
+            orders.exchange(session, orders.get(session, order_id), qty, reason=reason or None)
+            return where(f"/console/orders/{order_id}", f"{qty} unit(s) exchanged; no money moved")
+
+        return form_once.run(maker, form, act)
 
     # -- money --------------------------------------------------------------------------------------
     @router.get("/money", response_class=HTMLResponse)
@@ -439,11 +456,15 @@ def add_console(
         return view(request, "console/money.html", me, people=people, held=held, payouts=paid)
 
     @router.post("/money/payouts")
-    def run_payouts(me: Me, minimum: Annotated[str, Form(max_length=20)] = "0.01") -> RedirectResponse:
-        with maker.begin() as session:
-            made = payouts.run(session, parse_yuan(minimum, "minimum", allow_zero=False))
+    def run_payouts(me: Me, form: Posted, minimum: Annotated[str, Form(max_length=20)] = "0.01") -> RedirectResponse:
+        min_fen = parse_yuan(minimum, "minimum", allow_zero=False)
+
+        def act(session: Session) -> str:
+            made = payouts.run(session, min_fen)
             total = format_yuan(sum(p.amount_fen for p in made))
-        return back("/console/money", f"{len(made)} payout(s), ¥{total} in all")
+            return where("/console/money", f"{len(made)} payout(s), ¥{total} in all")
+
+        return form_once.run(maker, form, act)
 
     @router.get("/money/payouts.csv")
     def payouts_csv(session: DB, me: Me) -> Response:
