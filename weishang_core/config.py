@@ -30,7 +30,7 @@ class Settings:
     protection_days: int = 0  # a binding cannot be taken over for this long
     attribution_days: int = 30  # a binding lapses after this long
     return_days: int = 7  # the no-reason return window after delivery (七天無理由退貨)
-    max_json_bytes: int = MAX_JSON_BYTES  # a request body that is not an upload (docs/security-limits.md)
+    max_json_bytes: int = MAX_JSON_BYTES  # a request body that is not an upload (docs/security.md)
     max_upload_bytes: int = MAX_UPLOAD_BYTES  # a multipart body: the console's product photos
     clicks_per_address: int = CLICKS_PER_ADDRESS  # counted visitors per link per minute from one IP address
     hold_minutes_online: int = 30  # an unpaid order holds its stock this long with an online payment method

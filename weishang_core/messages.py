@@ -2,7 +2,7 @@
 
 Transports (SMS, email, WeChat template messages) are plugins. Until one is installed, the built-in
 *log transport* writes the message to the server log, clearly labelled, for the seller to pass on by
-hand: a stand-in that says what it is, never a pretence of delivery (docs/security-identity.md).
+hand: a stand-in that says what it is, never a pretence of delivery (docs/security.md).
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return targets[code]
 
     # The landing answers before the routes; NUL characters are refused before either, and bodies over their
-    # limit before anything reads them (the last added runs first). See docs/security-limits.md.
+    # limit before anything reads them (the last added runs first). See docs/security.md.
     app.add_middleware(
         Landing,
         targets=targets,
