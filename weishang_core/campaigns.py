@@ -153,7 +153,8 @@ def _fail(session: Session, campaign: Campaign, now: datetime, reason: str) -> C
 
 def evaluate_deadlines(session: Session, settings: Settings, now: datetime) -> list[Campaign]:
     """Close every live campaign whose deadline has passed (from settle and the beat schedule)."""
-    due = session.scalars(select(Campaign).where(Campaign.status.in_(LIVE), Campaign.deadline <= now)).all()
+    live = select(Campaign).where(Campaign.status.in_(LIVE), Campaign.deadline <= now)
+    due = session.scalars(live.order_by(Campaign.id)).all()  # locked in one order by every settle
     closed = []
     for campaign in due:
         try:
