@@ -205,7 +205,7 @@ def test_online_payment_holds_for_minutes_and_both_holds_are_settings(shop) -> N
     assert direct.exit_code == 0 and cli.json("order", "show", "2")["expires_at"] == "2026-06-03T02:00:00+00:00"
     bad = cli.runner.invoke(command, ["order", "list"], env={**cli.env(), "WEISHANG_HOLD_HOURS_DIRECT": "0"})
     assert bad.exit_code == 1
-    assert bad.stderr.strip() == "Error: WEISHANG_HOLD_HOURS_DIRECT: '0' is not a number of hours between 1 and 720"
+    assert bad.stderr.strip() == "Error: WEISHANG_HOLD_HOURS_DIRECT: '0' must be a number of hours from 1 to 720"
 
 
 def test_two_settles_close_a_campaign_past_its_deadline_once(shop) -> None:
