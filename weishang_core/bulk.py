@@ -9,19 +9,20 @@ type conversions (aware UTC times stored naive) are the columns' own, applied he
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, FromClause, Select, Table, any_, bindparam, func, select, text
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.types import ARRAY
 
 from weishang_core.errors import UserError
 
 
-def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
-    """``count`` unused ids for ``table``, in increasing order, safe against concurrent writers."""
+def reserve_ids(session: Session, of: FromClause, count: int) -> list[int]:
+    """``count`` unused ids for a model's table, in increasing order, safe against concurrent writers."""
     if count <= 0:
         return []
+    table = cast(Table, of)  # a model's __table__ is typed as a FromClause
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         query = text(  # the sequence looked up once, not per row (that made it eight times slower)
@@ -37,23 +38,29 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-def rows_among(session: Session, query: Select, column: ColumnElement, values: list) -> list:
+def rows_among(
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: list[Any],
+) -> list[Any]:
     """``query``'s rows whose ``column`` is one of ``values``: one ``= ANY(array)`` on PostgreSQL (a single
     parameter, however many values), chunks of ``IN`` elsewhere."""
     if not values:
         return []
     if session.connection().dialect.name == "postgresql":
         return list(session.execute(query.where(column == any_(bindparam("among", values, type_=ARRAY(column.type))))))
-    found: list = []
+    found: list[Any] = []
     for start in range(0, len(values), 500):
         found.extend(session.execute(query.where(column.in_(values[start : start + 500]))))
     return found
 
 
-def write_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (each with the same keys) into ``table``, filling the columns' Python defaults."""
+def write_rows(session: Session, into: FromClause, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (each with the same keys) into a model's table, filling the columns' Python defaults."""
     if not rows:
         return
+    table = cast(Table, into)  # a model's __table__ is typed as a FromClause
     connection = session.connection()
     dialect = connection.dialect
     given = list(rows[0])

@@ -137,7 +137,7 @@ class _Earned:
     """A share as plain values: written 100,000s of times, so no ORM attribute access per row."""
 
     beneficiary_id: int
-    handle: str
+    handle: str | None
     level: int
     amount: int
 

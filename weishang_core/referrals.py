@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, aliased
@@ -140,7 +141,8 @@ def record_clicks(session: Session, settings: Settings, clicks: list[NewClick]) 
         last_counted[(visitor, link_id)] = at
     hashes = [(fingerprint(c.ip), fingerprint(c.user_agent)) for c in clicks]
     addresses = _AddressWindows(session, sorted({ip for ip, _ in hashes if ip}), since, settings.clicks_per_address)
-    rows, fresh_visits = [], []
+    rows: list[dict[str, Any]] = []
+    fresh_visits: list[bool] = []
     for click, (ip_hash, ua_hash) in zip(clicks, hashes, strict=True):
         at = click.at or utcnow()
         previous = last_counted.get((click.visitor_id, click.link.id))
@@ -203,7 +205,8 @@ class _AddressWindows:
     """
 
     def __init__(self, session: Session, ip_hashes: list[str], since: datetime, most: int) -> None:
-        self.most, self.times = most, {}
+        self.most = most
+        self.times: dict[tuple[int, str], list[datetime]] = {}
         query = select(Click.link_id, Click.ip_hash, Click.created_at).where(
             Click.counted.is_(True), Click.created_at > since
         )
@@ -369,8 +372,8 @@ def ancestors(session: Session, identity_id: int, levels: int) -> list[Identity]
 
 def chain_ids(session: Session, identity_id: int) -> list[int]:
     """Every ancestor id, by one recursive query (for cycle checks, not on any hot path)."""
-    chain = select(Identity.sponsor_id.label("id"), literal(1).label("n")).where(Identity.id == identity_id)
-    chain = chain.cte("chain", recursive=True)
+    start = select(Identity.sponsor_id.label("id"), literal(1).label("n")).where(Identity.id == identity_id)
+    chain = start.cte("chain", recursive=True)
     chain = chain.union_all(
         select(Identity.sponsor_id, chain.c.n + 1).join(chain, Identity.id == chain.c.id).where(chain.c.n < 100_000)
     )
