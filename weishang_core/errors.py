@@ -1,4 +1,8 @@
-"""The errors users see, and the ones channels raise so the core can decide retries uniformly."""
+"""The errors users see, and the ones channels raise so the core can decide retries uniformly.
+
+A user error carries the HTTP status it answers with (``status``), so the web layer has one handler for
+all of them and a new kind of refusal needs no new handler (datasette's ``Base400``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,32 @@ from __future__ import annotations
 class UserError(Exception):
     """Bad input or an impossible request: shown as one line (CLI exit 1, HTTP 4xx), never a traceback."""
 
+    status = 400
+
 
 class NotFound(UserError):
     """A named thing (SKU, handle, account, order) does not exist."""
+
+    status = 404
 
 
 class Conflict(UserError):
     """The request met the order, payout or form in a state another request just left it in (a double tap,
     two tabs, two processes): HTTP 409, one line on the CLI. Repeating it is refused again; nothing changed."""
+
+    status = 409
+
+
+class Unauthorized(UserError):
+    """Nobody is signed in (or their session ended): HTTP 401."""
+
+    status = 401
+
+
+class Forbidden(UserError):
+    """Signed in or not, this may not be done: a form without its CSRF token, a forged or spent link; 403."""
+
+    status = 403
 
 
 class ChannelError(Exception):

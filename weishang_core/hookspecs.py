@@ -2,7 +2,7 @@
 
 A plugin is a module or object registered under the ``weishang`` entry-point group; it implements any
 subset of these with ``@hookimpl`` and may accept only the arguments it needs. Call hooks with keyword
-arguments. ``docs/hooks.md`` gives an example for each; ``tests/test_hook_docs.py`` keeps the two in step.
+arguments. ``docs/hooks.md`` gives an example for each; ``tests/test_docs.py`` keeps the two in step.
 """
 
 from __future__ import annotations
@@ -114,4 +114,14 @@ def deliver_message(recipient: str, kind: str, template: str, values: dict[str, 
     :param kind: ``phone`` or ``email`` (later ``wechat_openid``); a transport answers only kinds it serves.
     :param template: what to say: ``signin_code`` (values ``code`` and ``minutes``).
     :param values: the template's values. They may be secrets (a sign-in code): never log them.
+    """
+
+
+@hookspec
+def web_routers() -> list[Any]:
+    """Return FastAPI ``APIRouter`` objects for the web store to mount (a payment provider's callback).
+
+    Called once per app in ``create_app``; the routers' paths must not clash with the store's. Their
+    endpoints may use the store's dependencies in ``weishang_webstore.deps`` (one transaction per request,
+    the signer, the visitor, the signed-in reseller, the console's staff).
     """

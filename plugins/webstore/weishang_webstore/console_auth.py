@@ -22,6 +22,7 @@ from weishang_core import identities, sessions
 from weishang_core.config import Settings
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, SpentToken
+from weishang_webstore.errors import BadLink, SignInRequired
 from weishang_webstore.signing import Signer, store_secret
 
 COOKIE = "ws_console"
@@ -29,12 +30,7 @@ SESSION_AGE = 12 * 3600
 LINK_AGE = 15 * 60
 
 
-class SignInRequired(Exception):
-    """No valid console session: the visitor is sent to the sign-in page."""
-
-
-class BadLink(Exception):
-    """A forged, expired or already used console link."""
+__all__ = ["BadLink", "SignInRequired", "check_csrf", "console_link", "current", "redeem", "spend"]
 
 
 def may_use_console(person: Identity | None) -> bool:

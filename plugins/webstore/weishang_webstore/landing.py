@@ -17,9 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import cookie_parser
 
-from weishang_core.models import utcnow
+from weishang_core import referrals
+from weishang_core.models import Product, utcnow
 from weishang_webstore.clicks import ClickBuffer, PendingClick
 from weishang_webstore.signing import Signer
 
@@ -27,6 +29,27 @@ VISITOR = "ws_visitor"  # the visitor's signed id: attribution follows it to che
 YEAR = 365 * 86400
 
 Target = tuple[int, str] | None  # (link id, where it lands), None for an unknown code
+
+
+def target_finder(maker: sessionmaker[Session], targets: dict[str, Target]) -> Callable[[str], Target]:
+    """Where a code lands, looked up once: links never change. Unknown codes are not cached (a link made
+    later must work); past 100,000 codes the cache starts again."""
+
+    def find(code: str) -> Target:
+        if code not in targets:
+            with maker() as session:
+                link = referrals.find_link(session, code) if len(code) <= 32 else None
+                product = session.get(Product, link.product_id) if link and link.product_id else None
+                where = f"/p/{product.sku}?via={code}" if product is not None else f"/?via={code}"
+                found = (link.id, where) if link is not None else None
+            if found is None:
+                return None
+            if len(targets) > 100_000:
+                targets.clear()
+            targets[code] = found
+        return targets[code]
+
+    return find
 
 
 class Landing:

@@ -6,6 +6,7 @@ was a deadlock: every pool thread waited on the row, held by a transaction waiti
 finish its answer in — until the connection pool timed out and the store answered 503 for seconds. Here
 a sync endpoint's own thread commits the sessions it was given as soon as it returns; the dependency
 then only closes them. An endpoint that raises is rolled back when its dependency closes the session.
+A plugin's route without this class still has its work committed, by the dependency, after the endpoint.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a sync endpoint so it commits every Session argument before returning."""
-    if inspect.iscoroutinefunction(endpoint):
-        return endpoint
+    if inspect.iscoroutinefunction(endpoint) or getattr(endpoint, "commits", False):
+        return endpoint  # a router included in the app already wrapped its endpoints
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -32,6 +33,7 @@ def committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
                 value.commit()
         return result
 
+    run.commits = True  # type: ignore[attr-defined]
     return run
 
 
@@ -43,6 +45,8 @@ class CommitInThread(APIRoute):
 
 
 def request_session(maker: sessionmaker[Session]) -> Iterator[Session]:
-    """The body of a request's session dependency: closed (and rolled back if uncommitted) after it."""
+    """The body of a request's session dependency: committed when the endpoint returned (nothing is left
+    to commit after ``CommitInThread``), rolled back when it raised, closed either way."""
     with maker() as session:
         yield session
+        session.commit()
