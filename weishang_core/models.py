@@ -404,17 +404,6 @@ class LedgerEntry(Base):
     created_at: Mapped[created]
 
 
-class TrustEvent(Base):
-    """An interaction a plugin reports (followed, commented, shared): one input to the trust score."""
-
-    __tablename__ = "trust_events"
-    id: Mapped[intpk]
-    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    source: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[created]
-
-
 class AuditEntry(Base):
     """Seller actions that change who earns what (a sponsor change), kept for explanation."""
 

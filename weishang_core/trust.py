@@ -8,8 +8,11 @@ refunded before the money leaves. Parts (each shown by ``reseller show``):
 - tenure: +1 per 9 days since joining, at most +20;
 - completed purchases of their own: +3 each, at most +15;
 - referred sales (paid, not fully refunded orders they referred): +2 each, at most +20;
-- refunds: minus 40 × the share of their referred and own paid orders that were fully refunded;
-- interactions reported by plugins (followed, commented, shared): +1 each, at most +10.
+- refunds: minus 40 × the share of their referred and own paid orders that were fully refunded.
+
+Every part comes from orders the store itself recorded. (An "interactions" part for follows and shares
+reported by plugins was dropped: nothing reported them, and a count anyone can inflate must not shorten
+a hold on money; docs/decisions.md.)
 
 Extra hold after the return window: none at 70 or above, 7 days from 30 to 69, 14 days below 30.
 """
@@ -22,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from weishang_core.models import Identity, Order, TrustEvent, utcnow
+from weishang_core.models import Identity, Order, utcnow
 
 PAID_STATES = ("paid", "shipped", "delivered", "completed", "refunded")
 
@@ -59,7 +62,6 @@ def score(session: Session, person: Identity, now: datetime | None = None) -> Tr
         ).where(or_(own, referred))
     ).one()
     completed, referred_sales, paid_orders, refunded_orders = (int(v or 0) for v in row)
-    interactions = session.scalar(select(func.count()).where(TrustEvent.identity_id == person.id)) or 0
     days = max(0, (now - person.created_at).days)
     parts = {
         "base": 50,
@@ -67,13 +69,6 @@ def score(session: Session, person: Identity, now: datetime | None = None) -> Tr
         "purchases": min(15, 3 * completed),
         "referred sales": min(20, 2 * referred_sales),
         "refunds": -(40 * refunded_orders // paid_orders) if paid_orders else 0,
-        "interactions": min(10, interactions),
     }
     total = max(0, min(100, sum(parts.values())))
     return TrustScore(total, parts, hold_days(total))
-
-
-def record_interaction(session: Session, person: Identity, kind: str, source: str | None = None) -> None:
-    """What plugins call when a person followed, commented or shared: one input to their score."""
-    session.add(TrustEvent(identity_id=person.id, kind=kind[:32], source=source))
-    session.flush()
