@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 from bench.common import fresh_store, report
-from weishang_core import catalog, identities, ledger, order_import, orders, referrals
+from weishang_core import catalog, identities, order_import, orders, referrals, settlement
 from weishang_core.catalog import ProductInput
 from weishang_core.models import LedgerEntry, utcnow
 
@@ -106,7 +106,7 @@ def run() -> None:
         checkpoint()
         started = time.perf_counter()
         with maker.begin() as session:
-            settled = ledger.settle(session, settings, later)
+            settled = settlement.settle(session, settings, later)
         settling = time.perf_counter() - started
         with maker() as session:
             left = session.scalar(select(func.count()).where(LedgerEntry.status == "pending"))

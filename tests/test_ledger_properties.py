@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from weishang_core import catalog, identities, ledger, orders, payouts, referrals
+from weishang_core import catalog, identities, ledger, orders, payouts, referrals, settlement
 from weishang_core.catalog import ProductInput
 from weishang_core.commission_rules import parse_rule
 from weishang_core.errors import UserError
@@ -86,7 +86,7 @@ def run_plan(services, plan: dict, clock: list) -> None:  # type: ignore[type-ar
                     orders.exchange(session, order, value)
                 elif kind == "settle":
                     clock[0] += timedelta(days=value)
-                    ledger.settle(session, s, clock[0])
+                    settlement.settle(session, s, clock[0])
                 else:
                     payouts.run(session, value)
         except UserError:

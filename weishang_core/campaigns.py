@@ -6,10 +6,7 @@
 refunded in full (its commissions reversed to zero) and pending ones are cancelled. A campaign's orders
 come out of its cap (``max_qty``, what the farm can produce), taken with one conditional UPDATE, never
 out of stock. Deadlines are evaluated by ``weishang settle`` (and the beat schedule) and by every order.
-
-Closing happens once: the campaign row is locked (``locks.lock``) and its state read again under the lock;
-a payment of one of its pre-orders locks the campaign before the order, so a close never sees a payment
-half made, and two settles (or a settle and the seller's close) close it once.
+Closing, which refunds and cancels orders, is ``settlement.close_campaign`` (this module knows no orders).
 """
 
 from __future__ import annotations
@@ -20,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from weishang_core import catalog, locks
-from weishang_core.config import Settings
-from weishang_core.errors import Conflict, NotFound, UserError
+from weishang_core import catalog
+from weishang_core.db import rows_changed
+from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Campaign, Order, Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
 from weishang_core.validation import parse_id
@@ -96,12 +93,13 @@ def take(session: Session, campaign: Campaign, qty: int, now: datetime) -> None:
     if campaign.deadline <= now:
         raise UserError(f"sku: the campaign ended at {campaign.deadline:%Y-%m-%d %H:%M} UTC")
     cap_ok = (Campaign.max_qty.is_(None)) | (Campaign.sold_qty + qty <= Campaign.max_qty)
-    taken = session.execute(
+    taken = rows_changed(
+        session,
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.status.in_(LIVE), cap_ok)
         .values(sold_qty=Campaign.sold_qty + qty)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     session.refresh(campaign, ["sold_qty", "status"])
     if taken != 1:
         left = (campaign.max_qty or 0) - campaign.sold_qty
@@ -116,52 +114,6 @@ def note_payment(session: Session, campaign: Campaign) -> None:
     """Called by ``orders.pay`` with the campaign locked (``orders.lock`` locks it first)."""
     if campaign.status == "open" and raised_fen(session, campaign) >= campaign.target_fen:
         campaign.status = "funded"
-
-
-def close(session: Session, settings: Settings, campaign: Campaign, now: datetime | None = None) -> Campaign:
-    """End the campaign: fulfilled when the target was met, else failed with every buyer refunded."""
-    now = now or utcnow()
-    locks.lock(session, campaign)
-    if campaign.status not in LIVE:
-        raise Conflict(f"campaign {campaign.id}: already {campaign.status}")
-    if raised_fen(session, campaign) >= campaign.target_fen and (campaign.min_qty or 0) <= campaign.sold_qty:
-        campaign.status, campaign.closed_at = "fulfilled", now
-        return campaign
-    return _fail(session, campaign, now, "the campaign missed its target")
-
-
-def cancel(session: Session, campaign: Campaign, now: datetime | None = None) -> Campaign:
-    locks.lock(session, campaign)
-    if campaign.status not in LIVE:
-        raise Conflict(f"campaign {campaign.id}: already {campaign.status}")
-    return _fail(session, campaign, now or utcnow(), "the seller cancelled the campaign")
-
-
-def _fail(session: Session, campaign: Campaign, now: datetime, reason: str) -> Campaign:
-    from weishang_core import orders
-
-    campaign.status, campaign.closed_at = "failed", now
-    session.flush()
-    for order in session.scalars(select(Order).where(Order.campaign_id == campaign.id).order_by(Order.id)).all():
-        orders.lock(session, order)  # the campaign is locked already: its payments are done or not started
-        if order.status == "pending":
-            orders.cancel(session, order, now, locked=True)
-        elif order.paid_fen > order.refunded_fen:
-            orders.refund(session, order, reason=reason)  # everything left, as read under the lock
-    return campaign
-
-
-def evaluate_deadlines(session: Session, settings: Settings, now: datetime) -> list[Campaign]:
-    """Close every live campaign whose deadline has passed (from settle and the beat schedule)."""
-    live = select(Campaign).where(Campaign.status.in_(LIVE), Campaign.deadline <= now)
-    due = session.scalars(live.order_by(Campaign.id)).all()  # locked in one order by every settle
-    closed = []
-    for campaign in due:
-        try:
-            closed.append(close(session, settings, campaign, now))
-        except Conflict:  # another settle, or the seller, closed it first
-            continue
-    return closed
 
 
 def as_dict(session: Session, campaign: Campaign) -> dict[str, Any]:

@@ -8,59 +8,25 @@ retries from the error type a channel raises (see ``weishang_core.errors``).
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from weishang_core.content import Content, compose
 from weishang_core.errors import PermanentError, UserError
+from weishang_core.limits import Limits, TextCounting, count_text
 
-TextCounting = Literal["chars", "weibo", "bytes"]
+__all__ = [
+    "Account",
+    "Channel",
+    "Limits",
+    "Option",
+    "PublishResult",
+    "TextCounting",
+    "count_text",
+    "validate_channel",
+]
+
 _NAME = re.compile(r"[a-z][a-z0-9-]{1,31}")
-
-
-def count_text(text: str, counting: TextCounting) -> int:
-    """Length as the outlet counts it.
-
-    ``weibo``: a CJK or other wide character counts 1 and every two narrow (ASCII) characters count 1,
-    rounded up — so 140 Chinese characters or 280 ASCII letters fill a post.
-    """
-    if counting == "bytes":
-        return len(text.encode("utf-8"))
-    if counting == "weibo":
-        narrow = sum(1 for ch in text if ord(ch) < 128)
-        wide = len(text) - narrow
-        return wide + (narrow + 1) // 2
-    return len(text)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one post on this outlet may hold; the core refuses a post that breaks them before sending."""
-
-    text_max: int | None = None
-    text_counting: TextCounting = "chars"
-    title_max: int | None = None
-    images_max: int = 0
-    image_formats: tuple[str, ...] = ("jpeg", "png")
-    image_max_bytes: int | None = None
-    link_required: bool = True
-    link_domain_option: str | None = None  # account option naming the domain links must be on
-    daily_quota: int | None = None  # the outlet's own per-day publish quota, if it has one
-    hourly_posts: int | None = None  # posts per hour per account the outlet allows; the core waits, not sends
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "text_max": self.text_max,
-            "text_counting": self.text_counting,
-            "title_max": self.title_max,
-            "images_max": self.images_max,
-            "image_formats": list(self.image_formats),
-            "image_max_bytes": self.image_max_bytes,
-            "link_required": self.link_required,
-            "link_domain_option": self.link_domain_option,
-            "daily_quota": self.daily_quota,
-            "hourly_posts": self.hourly_posts,
-        }
 
 
 @dataclass(frozen=True)
@@ -126,14 +92,12 @@ class Channel:
 
     supports_lookup: bool = False
 
-    def render(self, content: Any) -> dict[str, Any]:
+    def render(self, content: Content) -> dict[str, Any]:
         """Turn content into this outlet's payload; pure, so a preview shows exactly what will go out.
 
         The default is the composed text (material, note, price and link within the text limit), the
         title, the images within the image limit, and the link.
         """
-        from weishang_core.content import compose
-
         return {
             "title": content.title[: self.limits.title_max] if self.limits.title_max else content.title,
             "text": compose(content, self.limits),
@@ -200,8 +164,3 @@ def validate_channel(channel: Any) -> None:
         raise ValueError(f"channel {channel.name!r}: display_name is empty")
     if not isinstance(channel.limits, Limits):
         raise TypeError(f"channel {channel.name!r}: limits must be a weishang_core.channels.Limits")
-
-
-def normalise_text(text: str) -> str:
-    """NFC-normalise so that counting and policy checks see the same characters as the outlet."""
-    return unicodedata.normalize("NFC", text)

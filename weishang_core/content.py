@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weishang_core.channels import Limits, count_text
+from weishang_core.limits import Limits, count_text
 from weishang_core.money import format_yuan
 
 ELLIPSIS = "…"
@@ -80,10 +80,10 @@ def compose(content: Content, limits: Limits, *, include_link: bool = True) -> s
     if limits.text_max is None:
         return _join(parts, fixed_tail)
     for name in ("description", "note", "title"):
-        overflow = count_text(_join(parts, fixed_tail), counting) - limits.text_max  # type: ignore[arg-type]
+        overflow = count_text(_join(parts, fixed_tail), counting) - limits.text_max
         if overflow <= 0:
             break
-        current = count_text(parts[name], counting)  # type: ignore[arg-type]
+        current = count_text(parts[name], counting)
         parts[name] = shorten(parts[name], max(0, current - overflow), counting)
     return _join(parts, fixed_tail)
 

@@ -24,6 +24,7 @@ from weishang_core import (
     orders,
     payouts,
     referrals,
+    settlement,
     tasks,
 )
 from weishang_core.catalog import ProductInput
@@ -191,7 +192,9 @@ def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: 
             order = orders.create(session, settings, "PEACH-PRESALE", 1, buyer, ref=peach_code, now=now)
             orders.pay(session, settings, order, now=now)
     with maker.begin() as session:
-        campaign = campaigns.close(session, settings, campaigns.get(session, campaign.id), now + timedelta(days=3))
+        campaign = settlement.close_campaign(
+            session, settings, campaigns.get(session, campaign.id), now + timedelta(days=3)
+        )
         shown = campaigns.as_dict(session, campaign)
         for order in session.scalars(select(Order).where(Order.campaign_id == campaign.id)):
             orders.deliver(session, settings, order, now=now + timedelta(days=4))
@@ -201,7 +204,7 @@ def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: 
 
     later = now + timedelta(days=settings.return_days + 15)  # past the return window and new resellers' holds
     with maker.begin() as session:
-        released = ledger.settle(session, settings, later)
+        released = settlement.settle(session, settings, later)
         paid = payouts.run(session, 0, now=later)
     echo(f"9. The {settings.return_days}-day return window and the new resellers' 14-day trust hold pass "
          f"(settle --now {later:%Y-%m-%d}): "

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weishang_core import referrals, trust
@@ -163,36 +163,6 @@ def reverse_for_refund(session: Session, line: OrderLine, refund: OrderEvent) ->
     return created
 
 
-def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
-    """Close campaigns past their deadline, release every pending entry whose time has come, complete
-    orders whose return window closed and cancel unpaid orders whose hold expired. Each step is a
-    conditional write or works under row locks, so two settles at once do each thing once."""
-    from weishang_core import campaigns, orders
-
-    closed = campaigns.evaluate_deadlines(session, settings, now)
-    released = session.execute(
-        update(LedgerEntry)
-        .where(LedgerEntry.status == "pending", LedgerEntry.available_at <= now)
-        .values(status="available", released_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    window = timedelta(days=settings.return_days)
-    completed = session.execute(
-        update(Order)
-        .where(Order.status == "delivered", Order.delivered_at <= now - window)
-        .values(status="completed", completed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    expired = orders.expire_holds(session, now)
-    return {
-        "released": released or 0,
-        "completed": completed or 0,
-        "expired": expired,
-        "campaigns_fulfilled": sum(1 for c in closed if c.status == "fulfilled"),
-        "campaigns_failed": sum(1 for c in closed if c.status == "failed"),
-    }
-
-
 @dataclass(frozen=True)
 class Balances:
     pending: int = 0
@@ -215,10 +185,10 @@ def balances(session: Session, beneficiary_id: int | None = None) -> Balances:
 
 
 def entries(session: Session, beneficiary_id: int | None = None) -> list[tuple[LedgerEntry, str]]:
-    query = select(LedgerEntry, Identity.handle).join(Identity, Identity.id == LedgerEntry.beneficiary_id)
+    query = select(LedgerEntry, Identity).join(Identity, Identity.id == LedgerEntry.beneficiary_id)
     if beneficiary_id is not None:
         query = query.where(LedgerEntry.beneficiary_id == beneficiary_id)
-    return [(e, h) for e, h in session.execute(query.order_by(LedgerEntry.id))]
+    return [(e, person.name) for e, person in session.execute(query.order_by(LedgerEntry.id))]
 
 
 def entry_dict(entry: LedgerEntry, handle: str) -> dict[str, object]:

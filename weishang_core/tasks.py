@@ -26,7 +26,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.exc import OperationalError
 
-from weishang_core import distribution, ledger
+from weishang_core import distribution, settlement
 from weishang_core.config import Settings, load_settings
 from weishang_core.db import get_sessionmaker
 from weishang_core.models import utcnow
@@ -75,13 +75,13 @@ PUBLISHING: dict[str, Any] = {
 
 
 @app.task(name="weishang.publish", **PUBLISHING)
-def publish_task(self, post_id: int) -> None:  # type: ignore[no-untyped-def]
+def publish_task(self, post_id: int) -> None:
     settings = _worker_settings()
     _again(post_id, distribution.step(get_sessionmaker(settings.database_url), settings, post_id))
 
 
 @app.task(name="weishang.publish_many", **PUBLISHING)
-def publish_many_task(self, post_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+def publish_many_task(self, post_ids: list[int]) -> None:
     """A batch of a large fan-out (distribution.batches); whatever needs another step goes on alone."""
     settings = _worker_settings()
     for post_id, delay in distribution.step_many(get_sessionmaker(settings.database_url), settings, post_ids).items():
@@ -134,7 +134,7 @@ class Sweeper(threading.Thread):
 def settle_task() -> dict[str, int]:
     settings = _worker_settings()
     with get_sessionmaker(settings.database_url).begin() as session:
-        return ledger.settle(session, settings, utcnow())
+        return settlement.settle(session, settings, utcnow())
 
 
 def run_in_process(settings: Settings, post_ids: Iterable[int]) -> threading.Thread:

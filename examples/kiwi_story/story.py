@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from weishang_core import accounts, catalog, distribution, identities, ledger, migrate, orders, referrals, tasks
+from weishang_core import (
+    accounts,
+    catalog,
+    distribution,
+    identities,
+    ledger,
+    migrate,
+    orders,
+    referrals,
+    settlement,
+    tasks,
+)
 from weishang_core.catalog import ProductInput
 from weishang_core.config import load_settings
 from weishang_core.db import get_engine, get_sessionmaker
@@ -48,6 +59,6 @@ with maker.begin() as session:
 
 # 4. The return window (and a new reseller's trust hold) passes: the commission is released.
 with maker.begin() as session:
-    print("settle:", ledger.settle(session, settings, now + timedelta(days=settings.return_days + 15)))
+    print("settle:", settlement.settle(session, settings, now + timedelta(days=settings.return_days + 15)))
     qin = identities.get(session, "勤妹子")
     print("勤妹子's balances:", ledger.balances(session, qin.id).as_dict())

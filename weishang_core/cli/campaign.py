@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from weishang_core import campaigns
+from weishang_core import campaigns, settlement
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.money import _now, now_option
 from weishang_core.cli.output import emit, emit_json, json_option
@@ -18,7 +18,7 @@ def campaign() -> None:
     """Pre-sale campaigns: a target, a deadline and a cap on what the farm can produce."""
 
 
-def _line(data: dict) -> str:  # type: ignore[type-arg]
+def _line(data: dict) -> str:
     cap = f", {data['sold_qty']}/{data['max_qty']} sold" if data["max_qty"] else f", {data['sold_qty']} sold"
     return (
         f"campaign {data['id']} {data['sku']}: {data['status']}, ¥{data['raised']} of ¥{data['target']} "
@@ -40,7 +40,7 @@ def _units(text: str | None, field: str) -> int | None:
 @now_option
 @json_option
 @pass_app
-def create(app: AppContext, sku, target, deadline, min_qty, max_qty, ship_by, now_text, as_json) -> None:  # type: ignore[no-untyped-def]
+def create(app: AppContext, sku, target, deadline, min_qty, max_qty, ship_by, now_text, as_json) -> None:
     """Open a campaign on SKU: its orders are pre-orders until it closes."""
     tz = app.settings.tz
     with app.transaction() as session:
@@ -89,7 +89,9 @@ def show(app: AppContext, campaign_id: str, as_json: bool) -> None:
 def close(app: AppContext, campaign_id: str, now_text: str | None, as_json: bool) -> None:
     """Close now: fulfilled (its orders can ship) if funded, else failed and everyone refunded."""
     with app.transaction() as session:
-        closed = campaigns.close(session, app.settings, campaigns.get(session, campaign_id), _now(app, now_text))
+        closed = settlement.close_campaign(
+            session, app.settings, campaigns.get(session, campaign_id), _now(app, now_text)
+        )
         data = campaigns.as_dict(session, closed)
     emit_json(data) if as_json else click.echo(_line(data))
 
@@ -101,9 +103,5 @@ def close(app: AppContext, campaign_id: str, now_text: str | None, as_json: bool
 def cancel(app: AppContext, campaign_id: str, as_json: bool) -> None:
     """Cancel: every paid pre-order is refunded in full, every commission reversed."""
     with app.transaction() as session:
-        data = campaigns.as_dict(session, campaigns.cancel(session, campaigns.get(session, campaign_id)))
+        data = campaigns.as_dict(session, settlement.cancel_campaign(session, campaigns.get(session, campaign_id)))
     emit_json(data) if as_json else click.echo(_line(data))
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(campaign)

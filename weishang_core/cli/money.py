@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
-from weishang_core import catalog, identities, ledger, order_import, orders, payouts, referrals
+from weishang_core import catalog, identities, ledger, order_import, orders, payouts, referrals, settlement
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.clock import parse_when
@@ -79,7 +80,7 @@ def order() -> None:
     """Place and follow orders: pay, ship, deliver, refund, exchange."""
 
 
-def _print_order(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+def _print_order(data: dict, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
@@ -103,7 +104,7 @@ def _print_order(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
 @now_option
 @json_option
 @pass_app
-def order_create(app: AppContext, sku, qty, buyer, contact, ref, visitor, now_text, as_json) -> None:  # type: ignore[no-untyped-def]
+def order_create(app: AppContext, sku, qty, buyer, contact, ref, visitor, now_text, as_json) -> None:
     """Place an order; stock is reserved at once."""
     with app.transaction() as session:
         made = orders.create(
@@ -163,7 +164,7 @@ def order_show(app: AppContext, order_id: str, as_json: bool) -> None:
     _print_order(data, as_json)
 
 
-def _transition(name: str, help_text: str):  # type: ignore[no-untyped-def]
+def _transition(name: str, help_text: str):
     @order.command(name, help=help_text)
     @click.argument("order_id")
     @now_option
@@ -203,7 +204,7 @@ for _name, _help in (
 @click.option("--reason", help="Why (kept with the order).")
 @json_option
 @pass_app
-def order_refund(app: AppContext, order_id, amount, qty, sku, reason, as_json) -> None:  # type: ignore[no-untyped-def]
+def order_refund(app: AppContext, order_id, amount, qty, sku, reason, as_json) -> None:
     """Refund all or part of an order; commissions are reversed pro rata."""
     with app.transaction() as session:
         found = orders.get(session, order_id)
@@ -220,7 +221,7 @@ def order_refund(app: AppContext, order_id, amount, qty, sku, reason, as_json) -
 @click.option("--reason", help="Why (kept with the order).")
 @json_option
 @pass_app
-def order_exchange(app: AppContext, order_id, qty, sku, reason, as_json) -> None:  # type: ignore[no-untyped-def]
+def order_exchange(app: AppContext, order_id, qty, sku, reason, as_json) -> None:
     """Replace goods that arrived bad; no money moves."""
     with app.transaction() as session:
         found = orders.get(session, order_id)
@@ -275,7 +276,7 @@ def commissions(app: AppContext, reseller: str | None, as_json: bool) -> None:
     """The commission ledger and the balances derived from it."""
     with app.transaction() as session:
         person_id = identities.get(session, reseller, "reseller").id if reseller else None
-        data = {
+        data: dict[str, Any] = {
             "balances": ledger.balances(session, person_id).as_dict(),
             "entries": [ledger.entry_dict(e, h) for e, h in ledger.entries(session, person_id)],
         }
@@ -313,7 +314,7 @@ def settle(app: AppContext, now_text: str | None, as_json: bool) -> None:
     """Release held commissions whose return window (and trust hold) has closed; cancel unpaid orders whose
     hold on their stock expired."""
     with app.transaction() as session:
-        data = ledger.settle(session, app.settings, _now(app, now_text))
+        data = settlement.settle(session, app.settings, _now(app, now_text))
     if as_json:
         emit_json(data)
     else:
@@ -367,8 +368,3 @@ def payouts_export(app: AppContext, csv_path: str) -> None:
     with app.transaction() as session:
         count = payouts.export_csv(session, csv_path)
     click.echo(f"wrote {count} payouts to {csv_path}")
-
-
-def register(cli: click.Group) -> None:
-    for command in (link, order, commissions, settle, payouts_group):
-        cli.add_command(command)

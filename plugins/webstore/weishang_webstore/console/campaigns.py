@@ -12,6 +12,7 @@ from sqlalchemy import select
 from weishang_core import (
     campaigns,
     catalog,
+    settlement,
 )
 from weishang_core.clock import parse_when
 from weishang_core.models import Campaign, utcnow
@@ -50,6 +51,6 @@ def create_campaign(
 @router.post("/campaigns/{campaign_id}/close")
 def close_campaign(store: StoreDep, campaign_id: RowId, me: StaffDep) -> RedirectResponse:
     with store.maker.begin() as session:
-        closed = campaigns.close(session, store.settings, campaigns.get(session, campaign_id))
+        closed = settlement.close_campaign(session, store.settings, campaigns.get(session, campaign_id))
         status = closed.status
     return back("/console/campaigns", f"campaign {campaign_id} is {status}")
