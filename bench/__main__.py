@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import deep_chains, fan_out, one_click, orders, viral_landing
+from bench import cli_startup, deep_chains, fan_out, one_click, orders, viral_landing
 
 BENCHMARKS = {
     "one_click": one_click.run,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "viral_landing": viral_landing.run,
     "fan_out": fan_out.run,
     "orders": orders.run,
+    "cli_startup": cli_startup.run,
 }
 
 

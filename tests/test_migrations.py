@@ -20,6 +20,16 @@ def test_migrations_build_exactly_the_models(db_url: str) -> None:
     assert migrate.upgrade(engine) == (after, after)
 
 
+def test_the_schema_check_knows_the_newest_revision_and_reads_it_as_alembic_does(db_url: str) -> None:
+    """Commands check the schema without Alembic; a new migration must move ``HEAD`` with it."""
+    assert migrate.head_revision() == migrate.HEAD
+    engine = get_engine(db_url)
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert migrate.current_revision(engine) == MigrationContext.configure(connection).get_current_revision()
+
+
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path) -> None:
     engine = get_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with engine.connect() as connection:

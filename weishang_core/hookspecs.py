@@ -7,16 +7,25 @@ arguments. ``docs/hooks.md`` gives an example for each; ``tests/test_docs.py`` k
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:  # for the annotations only: importing them here would make every plugin import the web stack
+    from fastapi import APIRouter
+
+    from weishang_core.channels import Channel
+    from weishang_core.cli.lazy import LazyGroup
+    from weishang_core.payments import PaymentMethod
+    from weishang_core.payouts import PayoutMethod
 
 hookspec = pluggy.HookspecMarker("weishang")
 hookimpl = pluggy.HookimplMarker("weishang")
 
 
 @hookspec
-def register_channels(register: Any) -> None:
+def register_channels(register: Callable[[Channel], None]) -> None:
     """Register outlet channels by calling ``register(channel)`` once per channel.
 
     :param register: callable taking a :class:`weishang_core.channels.Channel` instance; it validates the
@@ -25,15 +34,16 @@ def register_channels(register: Any) -> None:
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_commands(cli: LazyGroup) -> None:
     """Add commands or groups to the ``weishang`` command line.
 
-    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)`` or use ``@cli.command()``.
+    :param cli: the top-level group; call ``cli.add_command(...)``, use ``@cli.command()``, or
+        ``cli.add_lazy_command(name, "module:attribute", summary)`` to import the command only when it runs.
     """
 
 
 @hookspec
-def content_policies() -> list[Any]:
+def content_policies() -> list[Callable[[str], str | None]]:  # type: ignore[empty-body]
     """Return extra content policies: callables ``policy(text) -> str | None`` giving a refusal reason.
 
     Each returned reason refuses the post before anything is sent, and is stored on the post.
@@ -81,7 +91,7 @@ def commission_created(order_id: int, beneficiary: str, level: int, amount: int)
 
 
 @hookspec(firstresult=True)
-def payout_method(name: str) -> Any:
+def payout_method(name: str) -> PayoutMethod | None:
     """Return a payout method object for ``name`` (the first plugin that knows it wins), or None.
 
     :param name: the method named in the payouts command; the built-in ``manual`` records a transfer to make.
@@ -89,7 +99,7 @@ def payout_method(name: str) -> Any:
 
 
 @hookspec(firstresult=True)
-def payment_method(name: str) -> Any:
+def payment_method(name: str) -> PaymentMethod | None:
     """Return a payment method object for ``name`` (the first plugin that knows it wins), or None.
 
     :param name: ``WEISHANG_PAYMENT_METHOD``; the built-in ``direct`` has the buyer pay the seller directly.
@@ -97,7 +107,7 @@ def payment_method(name: str) -> Any:
 
 
 @hookspec(firstresult=True)
-def demo_account(channel: str) -> Any:
+def demo_account(channel: str) -> dict[str, Any] | None:
     """For ``weishang demo``: connect a demo account on ``channel`` to an emulator started in-process.
 
     :param channel: a channel this plugin registered.
@@ -118,7 +128,7 @@ def deliver_message(recipient: str, kind: str, template: str, values: dict[str, 
 
 
 @hookspec
-def web_routers() -> list[Any]:
+def web_routers() -> list[APIRouter]:  # type: ignore[empty-body]
     """Return FastAPI ``APIRouter`` objects for the web store to mount (a payment provider's callback).
 
     Called once per app in ``create_app``; the routers' paths must not clash with the store's. Their

@@ -86,48 +86,51 @@ def _orders_in(since: datetime) -> Any:
     return select(Order).where(Order.created_at >= since, Order.status != "cancelled").subquery()
 
 
+class _Funnels(dict[str, Funnel]):
+    """Funnels by name, made on first use; a person without a handle is counted under their display name."""
+
+    def __getitem__(self, name: str | None) -> Funnel:
+        key = name or "direct"
+        if key not in self:
+            super().__setitem__(key, Funnel(key))
+        return super().__getitem__(key)
+
+
 def report(session: Session, days: int = 30, now: datetime | None = None) -> Report:
     since = (now or utcnow()) - timedelta(days=check_days(days))
-    outlets: dict[str, Funnel] = {}
-    resellers: dict[str, Funnel] = {}
+    placed = _orders_in(since)
+    outlets = _outlet_funnels(session, since, placed)
+    resellers = _reseller_funnels(session, since, placed)
+    total = Funnel("total")
+    for funnel in outlets.values():
+        for stage in STAGES:
+            setattr(total, stage, getattr(total, stage) + getattr(funnel, stage))
+    return Report(
+        days=days,
+        since=since,
+        outlets=sorted(outlets.values(), key=lambda f: (-f.clicks, -f.posts, f.name)),
+        resellers=sorted(resellers.values(), key=lambda f: (-f.revenue, -f.clicks, f.name)),
+        total=total,
+        tree=referral_tree(session),
+    )
 
-    def outlet(name: str | None) -> Funnel:
-        return outlets.setdefault(name or "direct", Funnel(name or "direct"))
 
-    def reseller(name: str) -> Funnel:
-        return resellers.setdefault(name, Funnel(name))
-
-    published = (Post.status == "published", Post.published_at >= since)
+def _outlet_funnels(session: Session, since: datetime, placed: Any) -> _Funnels:
+    """Each stage under the outlet it came through: posts by channel, clicks and orders by the click's source."""
+    outlet = _Funnels()
     for channel, count in session.execute(
         select(OutletAccount.channel, func.count(Post.id))
         .join(Post, Post.account_id == OutletAccount.id)
-        .where(*published)
+        .where(Post.status == "published", Post.published_at >= since)
         .group_by(OutletAccount.channel)
     ):
-        outlet(channel).posts = count
-    for handle, count in session.execute(
-        select(Identity.handle, func.count(Post.id))
-        .join(Post, Post.poster_id == Identity.id)
-        .where(*published, Identity.is_reseller.is_(True))
-        .group_by(Identity.handle)
-    ):
-        reseller(handle).posts = count
-
-    counted = (Click.counted.is_(True), Click.created_at >= since)
+        outlet[channel].posts = count
     for source, count in session.execute(
-        select(Click.outlet, func.count(Click.id)).where(*counted).group_by(Click.outlet)
+        select(Click.outlet, func.count(Click.id))
+        .where(Click.counted.is_(True), Click.created_at >= since)
+        .group_by(Click.outlet)
     ):
-        outlet(source).clicks += count
-    for handle, count in session.execute(
-        select(Identity.handle, func.count(Click.id))
-        .join(ReferralLink, ReferralLink.id == Click.link_id)
-        .join(Identity, Identity.id == ReferralLink.reseller_id)
-        .where(*counted)
-        .group_by(Identity.handle)
-    ):
-        reseller(handle).clicks = count
-
-    placed = _orders_in(since)
+        outlet[source].clicks += count
     commission_per_order = (
         select(LedgerEntry.order_id, func.sum(LedgerEntry.amount_fen).label("net"))
         .group_by(LedgerEntry.order_id)
@@ -145,10 +148,31 @@ def report(session: Session, days: int = 30, now: datetime | None = None) -> Rep
         .outerjoin(commission_per_order, commission_per_order.c.order_id == placed.c.id)
         .group_by(Click.outlet)
     ):
-        funnel = outlet(source)
+        funnel = outlet[source]
         funnel.orders += count
         funnel.revenue += int(revenue)
         funnel.commissions += int(paid_out)
+    return outlet
+
+
+def _reseller_funnels(session: Session, since: datetime, placed: Any) -> _Funnels:
+    """Each stage under the reseller: their posts, clicks on their links, orders they brought, what they earned."""
+    reseller = _Funnels()
+    for handle, count in session.execute(
+        select(Identity.handle, func.count(Post.id))
+        .join(Post, Post.poster_id == Identity.id)
+        .where(Post.status == "published", Post.published_at >= since, Identity.is_reseller.is_(True))
+        .group_by(Identity.handle)
+    ):
+        reseller[handle].posts = count
+    for handle, count in session.execute(
+        select(Identity.handle, func.count(Click.id))
+        .join(ReferralLink, ReferralLink.id == Click.link_id)
+        .join(Identity, Identity.id == ReferralLink.reseller_id)
+        .where(Click.counted.is_(True), Click.created_at >= since)
+        .group_by(Identity.handle)
+    ):
+        reseller[handle].clicks = count
     for handle, count, revenue in session.execute(
         select(
             Identity.handle,
@@ -159,7 +183,7 @@ def report(session: Session, days: int = 30, now: datetime | None = None) -> Rep
         .where(Identity.is_reseller.is_(True))
         .group_by(Identity.handle)
     ):
-        reseller(handle).orders, reseller(handle).revenue = count, int(revenue)
+        reseller[handle].orders, reseller[handle].revenue = count, int(revenue)
     for handle, earned in session.execute(
         select(Identity.handle, func.sum(LedgerEntry.amount_fen))
         .join(placed, placed.c.id == LedgerEntry.order_id)
@@ -167,20 +191,8 @@ def report(session: Session, days: int = 30, now: datetime | None = None) -> Rep
         .where(Identity.is_reseller.is_(True))
         .group_by(Identity.handle)
     ):
-        reseller(handle).commissions = int(earned)
-
-    total = Funnel("total")
-    for funnel in outlets.values():
-        for stage in STAGES:
-            setattr(total, stage, getattr(total, stage) + getattr(funnel, stage))
-    return Report(
-        days=days,
-        since=since,
-        outlets=sorted(outlets.values(), key=lambda f: (-f.clicks, -f.posts, f.name)),
-        resellers=sorted(resellers.values(), key=lambda f: (-f.revenue, -f.clicks, f.name)),
-        total=total,
-        tree=referral_tree(session),
-    )
+        reseller[handle].commissions = int(earned)
+    return reseller
 
 
 def referral_tree(session: Session) -> list[TreeNode]:
@@ -188,7 +200,7 @@ def referral_tree(session: Session) -> list[TreeNode]:
     people = session.scalars(
         select(Identity).where((Identity.is_seller.is_(True)) | (Identity.is_reseller.is_(True))).order_by(Identity.id)
     ).all()
-    nodes = {p.id: TreeNode(p.handle, "seller" if p.is_seller else "reseller") for p in people}
+    nodes = {p.id: TreeNode(p.name, "seller" if p.is_seller else "reseller") for p in people}
     roots: list[TreeNode] = []
     for person in people:
         parent = nodes.get(person.sponsor_id) if person.sponsor_id else None

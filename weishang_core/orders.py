@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from weishang_core import campaigns, catalog, identities, ledger, locks, payments, referrals
 from weishang_core.config import Settings
+from weishang_core.db import rows_changed
 from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
@@ -41,12 +42,13 @@ def check_contact(contact: str | None, field: str = "contact") -> None:
 
 
 def reserve_stock(session: Session, product: Product, qty: int) -> None:
-    taken = session.execute(
+    taken = rows_changed(
+        session,
         update(Product)
         .where(Product.id == product.id, Product.stock >= qty)
         .values(stock=Product.stock - qty)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if taken != 1:
         session.refresh(product, ["stock"])
         raise UserError(f"qty: only {product.stock} of {product.sku} left, {qty} asked for")

@@ -6,19 +6,19 @@ Each person's entries are claimed with one conditional UPDATE (``available`` →
 payout's amount is known: the amount is the sum of what that UPDATE claimed, so two runs at once can
 never both pay the same entries (the second claims nothing and pays nothing).
 How the money moves is a payout method from the ``payout_method`` hook; the built-in ``manual`` method
-only records the transfer for the seller to make (and to export as a batch file).
+(``default_plugins.manual_payout``) only records the transfer for the seller to make (and to export as a batch file).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
-from weishang_core import hookimpl, identifiers
+from weishang_core import identifiers
 from weishang_core.csv_output import write_rows
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, LedgerEntry, Payout, utcnow
@@ -26,29 +26,17 @@ from weishang_core.money import format_yuan
 from weishang_core.plugins import load_plugins, pm
 
 
-class ManualTransfer:
-    """Record the payout; the seller transfers by hand (bank, WeChat Pay) from the exported CSV."""
+class PayoutMethod(Protocol):
+    """What the ``payout_method`` hook returns: moves one payout's money and gives its reference."""
 
-    name = "manual"
+    name: str
 
-    def pay(self, handle: str, contact: str | None, amount_fen: int) -> str:
-        shown = identifiers.classify(contact)  # the reference is listed: the contact in it is masked
-        masked = f" ({identifiers.mask(shown.kind, shown.value)})" if shown else ""
-        return f"manual transfer of {format_yuan(amount_fen)} to {handle}{masked}"
-
-
-class BuiltinPayoutMethods:
-    @hookimpl(trylast=True)
-    def payout_method(self, name: str) -> Any:
-        return ManualTransfer() if name == "manual" else None
-
-
-pm.register(BuiltinPayoutMethods(), name="weishang.payouts")
+    def pay(self, handle: str, contact: str | None, amount_fen: int) -> str: ...
 
 
 def run(session: Session, min_fen: int, method_name: str = "manual", now: datetime | None = None) -> list[Payout]:
     load_plugins()
-    method = pm.hook.payout_method(name=method_name)
+    method: PayoutMethod | None = pm.hook.payout_method(name=method_name)
     if method is None:
         raise UserError(f"method: no payout method called {method_name!r}")
     now = now or utcnow()
@@ -66,7 +54,7 @@ def run(session: Session, min_fen: int, method_name: str = "manual", now: dateti
             continue
         person = session.get_one(Identity, beneficiary_id)
         contact = identifiers.contact_for(session, person.id)
-        payout.reference = method.pay(person.handle, contact.value if contact else None, payout.amount_fen)
+        payout.reference = method.pay(person.name, contact.value if contact else None, payout.amount_fen)
         payouts.append(payout)
     session.flush()
     return payouts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 import os
@@ -16,6 +17,11 @@ from weishang_core.errors import UserError
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "weishang"
+# What weishang itself ships, registered like any plugin before the entry points (pytest's default_plugins).
+DEFAULT_PLUGINS = (
+    "weishang_core.default_plugins.direct_payment",
+    "weishang_core.default_plugins.manual_payout",
+)
 
 pm = pluggy.PluginManager("weishang")
 pm.add_hookspecs(hookspecs)
@@ -29,6 +35,9 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
+    for module_name in DEFAULT_PLUGINS:
+        if not pm.has_plugin(module_name):
+            pm.register(importlib.import_module(module_name), name=module_name)
     allow = os.environ.get("WEISHANG_PLUGINS")
     allowed = {name.strip() for name in allow.split(",")} if allow else None
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

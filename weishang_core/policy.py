@@ -52,7 +52,7 @@ def check_content(text: str) -> str | None:
     return None
 
 
-def check_limits(channel: Channel, account: Account, payload: dict, link: str) -> str | None:  # type: ignore[type-arg]
+def check_limits(channel: Channel, account: Account, payload: dict, link: str) -> str | None:
     """The outlet's own limits, checked on the rendered payload before sending."""
     limits = channel.limits
     text = payload.get("text", "")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from weishang_core.db import rows_changed
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, SignInSession, utcnow
 
@@ -68,7 +69,7 @@ def end(session: Session, session_id: int, reason: str, person_id: int | None = 
     query = update(SignInSession).where(SignInSession.id == session_id, SignInSession.ended_at.is_(None))
     if person_id is not None:
         query = query.where(SignInSession.identity_id == person_id)
-    done = session.execute(query.values(ended_at=utcnow(), end_reason=reason[:64])).rowcount
+    done = rows_changed(session, query.values(ended_at=utcnow(), end_reason=reason[:64]))
     return done == 1
 
 
@@ -83,7 +84,7 @@ def end_all(session: Session, person_id: int, reason: str, purpose: str | None =
     query = update(SignInSession).where(SignInSession.identity_id == person_id, SignInSession.ended_at.is_(None))
     if purpose is not None:
         query = query.where(SignInSession.purpose == purpose)
-    done = session.execute(query.values(ended_at=utcnow(), end_reason=reason[:64])).rowcount
+    done = rows_changed(session, query.values(ended_at=utcnow(), end_reason=reason[:64]))
     return done
 
 

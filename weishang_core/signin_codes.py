@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from weishang_core import identifiers, messages  # noqa: F401  (messages registers the log transport)
+from weishang_core.db import rows_changed
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identifier, Identity, SignInCode, VisitorPerson, utcnow
 
@@ -86,16 +87,17 @@ def check(session: Session, kind: str, text: str, code: str, now: datetime | Non
     if row is None:
         _hash(code, "no code")  # the same work as a real try
         return False
-    tried = session.execute(
+    tried = rows_changed(
+        session,
         update(SignInCode)
         .where(SignInCode.id == row.id, SignInCode.attempts < MAX_ATTEMPTS, SignInCode.used_at.is_(None))
-        .values(attempts=SignInCode.attempts + 1)
-    ).rowcount
+        .values(attempts=SignInCode.attempts + 1),
+    )
     if tried != 1 or not hmac.compare_digest(_hash(code.strip(), row.salt), row.code_hash):
         return False
-    used = session.execute(
-        update(SignInCode).where(SignInCode.id == row.id, SignInCode.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    used = rows_changed(
+        session, update(SignInCode).where(SignInCode.id == row.id, SignInCode.used_at.is_(None)).values(used_at=now)
+    )
     return used == 1
 
 

@@ -39,7 +39,8 @@ class TokenCache:
             raw = self._redis.get(f"weishang:token:{key}")
             if raw is None:
                 return None
-            value, _, expires = raw.decode().rpartition("|")
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            value, _, expires = text.rpartition("|")
             return value, datetime.fromisoformat(expires)
         with get_sessionmaker(self.settings.database_url)() as session:
             row = session.get(CachedToken, key)

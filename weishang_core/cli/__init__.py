@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, Tim
 
 from weishang_core import __version__
 from weishang_core.cli.context import AppContext
+from weishang_core.cli.lazy import LazyGroup
 from weishang_core.config import load_settings
 from weishang_core.db import normalize_url
 from weishang_core.errors import UserError
@@ -25,7 +26,7 @@ def _safe_url(url: str) -> str:
         return "(unparseable URL)"
 
 
-class WeishangGroup(click.Group):
+class WeishangGroup(LazyGroup):
     """Turns user errors and an unreachable database into one line and exit 1, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -71,20 +72,59 @@ def main() -> None:
         sys.exit(1)
 
 
-from weishang_core.cli import (  # noqa: E402
-    accounts,
-    campaign,
-    distribute,
-    money,
-    products,
-    report,
-    resellers,
-    sessions,
-    system,
-)
-
-for module in (system, products, resellers, accounts, distribute, money, campaign, report, sessions):
-    module.register(cli)
+# Every core command, imported only when it runs: name -> ("module:attribute", the first paragraph of its help).
+CORE_COMMANDS = {
+    "account": ("weishang_core.cli.accounts:account", "Connect, check and remove outlet accounts."),
+    "campaign": (
+        "weishang_core.cli.campaign:campaign",
+        "Pre-sale campaigns: a target, a deadline and a cap on what the farm can produce.",
+    ),
+    "channels": ("weishang_core.cli.system:channels", "List the installed outlet channels and their limits."),
+    "commissions": ("weishang_core.cli.money:commissions", "The commission ledger and the balances derived from it."),
+    "demo": (
+        "weishang_core.cli.system:demo",
+        "Run the seed's story end to end on this database and print what happened.",
+    ),
+    "distribute": (
+        "weishang_core.cli.distribute:distribute",
+        "Publish a product to every outlet account of the poster, in parallel, each exactly once.",
+    ),
+    "doctor": (
+        "weishang_core.cli.system:doctor",
+        "Check the database, migrations, broker and plugins; one pass/fail line each.",
+    ),
+    "init": (
+        "weishang_core.cli.system:init",
+        "Create or upgrade the database to the latest schema; safe to run again.",
+    ),
+    "link": ("weishang_core.cli.money:link", "Referral links."),
+    "order": ("weishang_core.cli.money:order", "Place and follow orders: pay, ship, deliver, refund, exchange."),
+    "payouts": ("weishang_core.cli.money:payouts_group", "Pay available commissions and export the transfers."),
+    "plugin": ("weishang_core.cli.system:plugin_group", "Write channel plugins."),
+    "plugins": ("weishang_core.cli.system:plugins", "List the loaded plugins and the hooks each implements."),
+    "posts": ("weishang_core.cli.distribute:posts", "List posts with their status, attempts, and URL or reason."),
+    "product": ("weishang_core.cli.products:product", "Add, change and list products."),
+    "report": (
+        "weishang_core.cli.report:report",
+        "Posts → clicks → orders → revenue → commissions per outlet and per reseller; the referral tree.",
+    ),
+    "reseller": ("weishang_core.cli.resellers:reseller", "Add and list resellers."),
+    "sessions": (
+        "weishang_core.cli.sessions:sessions_group",
+        "Signed-in browsers (store and console), kept on the server.",
+    ),
+    "settle": (
+        "weishang_core.cli.money:settle",
+        "Release held commissions whose return window (and trust hold) has closed; cancel unpaid orders whose "
+        "hold on their stock expired.",
+    ),
+    "worker": (
+        "weishang_core.cli.distribute:worker",
+        "Run a Celery worker that publishes posts (needs --broker / WEISHANG_BROKER_URL).",
+    ),
+}
+for _name, (_path, _summary) in CORE_COMMANDS.items():
+    cli.add_lazy_command(_name, _path, _summary)
 
 load_plugins()
 pm.hook.register_commands(cli=cli)

@@ -29,7 +29,7 @@ def account() -> None:
 )
 @json_option
 @pass_app
-def add(app: AppContext, channel, name, owner, options, daily_cap, as_json) -> None:  # type: ignore[no-untyped-def]
+def add(app: AppContext, channel, name, owner, options, daily_cap, as_json) -> None:
     """Connect an outlet account on CHANNEL (see `weishang channels`)."""
     with app.transaction() as session:
         if not is_ascii_whole(daily_cap.strip()):
@@ -127,7 +127,3 @@ def remove(app: AppContext, name: str) -> None:
     with app.transaction() as session:
         accounts.remove(session, name)
     click.echo(f"removed {name}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(account)

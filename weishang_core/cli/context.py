@@ -26,7 +26,7 @@ class AppContext:
         current = migrate.current_revision(get_engine(self.settings.database_url))
         if current is None:
             raise UserError("the database is not set up: run `weishang init` first")
-        if current != migrate.head_revision():
+        if current != migrate.HEAD:
             raise UserError(f"the database is at revision {current}, not the latest: run `weishang init`")
         self._schema_checked = True
 

@@ -9,7 +9,7 @@ import time
 import click
 from sqlalchemy import select
 
-from weishang_core import distribution, tasks
+from weishang_core import distribution
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.clock import parse_when
@@ -19,20 +19,20 @@ from weishang_core.private_files import make_home
 from weishang_core.validation import parse_id
 
 
-def _snapshot(app: AppContext, ids: list[int]) -> list[dict]:  # type: ignore[type-arg]
+def _snapshot(app: AppContext, ids: list[int]) -> list[dict]:
     with get_sessionmaker(app.settings.database_url)() as session:
         posts = session.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.id)).all()
         return [distribution.as_dict(session, p) for p in posts]
 
 
-def _line(post: dict) -> str:  # type: ignore[type-arg]
+def _line(post: dict) -> str:
     where = post["url"] or post["reason"] or ""
     return f"  {post['account']:<16} {post['channel']:<13} {post['status']:<11} {where}"
 
 
 def _follow(
     app: AppContext, ids: list[int], quiet: bool, timeout: float, runner: threading.Thread | None = None
-) -> list[dict]:  # type: ignore[type-arg]
+) -> list[dict]:
     """Print each post's status as it changes until every post is final (or the timeout passes).
 
     In-process, following also ends when the runner thread has handed back the posts that wait long
@@ -65,8 +65,10 @@ def _follow(
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait at most.")
 @json_option
 @pass_app
-def distribute(app: AppContext, sku, poster, note, channels, at_text, update, wait, timeout, as_json) -> None:  # type: ignore[no-untyped-def]
+def distribute(app: AppContext, sku, poster, note, channels, at_text, update, wait, timeout, as_json) -> None:
     """Publish a product to every outlet account of the poster, in parallel, each exactly once."""
+    from weishang_core import tasks  # Celery is imported only by the commands that queue work
+
     at = parse_when(at_text, app.settings.tz, "at") if at_text else None
     with app.transaction() as session:
         kind = "update" if update else "product"
@@ -145,6 +147,8 @@ def posts(ctx: click.Context, sku: str | None, status: str | None, as_json: bool
 @pass_app
 def posts_resolve(app: AppContext, number: str, url: str | None, retry: bool) -> None:
     """Settle an unconfirmed post by hand."""
+    from weishang_core import tasks  # Celery is imported only by the commands that queue work
+
     post_id = parse_id(number, "post", "post number")
     with app.transaction() as session:
         post = distribution.resolve(session, post_id, url, retry)
@@ -160,6 +164,8 @@ def posts_resolve(app: AppContext, number: str, url: str | None, retry: bool) ->
 @pass_app
 def posts_run(app: AppContext) -> None:
     """Publish every post that is due now, in this process (the embedded stand-in for a worker)."""
+    from weishang_core import tasks  # Celery is imported only by the commands that queue work
+
     with app.transaction() as session:
         ids = distribution.due_posts(session, utcnow())
     if not ids:
@@ -178,6 +184,8 @@ def posts_run(app: AppContext) -> None:
 @pass_app
 def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None:
     """Run a Celery worker that publishes posts (needs --broker / WEISHANG_BROKER_URL)."""
+    from weishang_core import tasks  # Celery is imported only by the commands that queue work
+
     settings = app.settings
     if not settings.broker_url:
         raise click.ClickException("worker: no broker configured; set WEISHANG_BROKER_URL=redis://…")
@@ -205,8 +213,3 @@ def worker(app: AppContext, concurrency: int, beat: bool, loglevel: str) -> None
         tasks.app.worker_main(argv)
     finally:
         sweeper.stopped.set()
-
-
-def register(cli: click.Group) -> None:
-    for command in (distribute, posts, worker):
-        cli.add_command(command)

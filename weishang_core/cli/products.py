@@ -16,7 +16,7 @@ def product() -> None:
     """Add, change and list products."""
 
 
-def _product_fields(func):  # type: ignore[no-untyped-def]
+def _product_fields(func):
     for decorator in reversed(
         [
             click.option("--title", help="Title shown on every outlet."),
@@ -31,7 +31,7 @@ def _product_fields(func):  # type: ignore[no-untyped-def]
     return func
 
 
-def _input(title, price, stock, images, description, commission) -> ProductInput:  # type: ignore[no-untyped-def]
+def _input(title, price, stock, images, description, commission) -> ProductInput:
     return ProductInput(
         title=title,
         price=price,
@@ -42,7 +42,7 @@ def _input(title, price, stock, images, description, commission) -> ProductInput
     )
 
 
-def _show(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
+def _show(data: dict, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
@@ -55,7 +55,7 @@ def _show(data: dict, as_json: bool) -> None:  # type: ignore[type-arg]
 @_product_fields
 @json_option
 @pass_app
-def add(app: AppContext, sku, title, price, stock, images, description, commission, as_json) -> None:  # type: ignore[no-untyped-def]
+def add(app: AppContext, sku, title, price, stock, images, description, commission, as_json) -> None:
     """Add a product to the catalogue."""
     with app.transaction() as session:
         item = catalog.add(session, app.settings, sku, _input(title, price, stock, images, description, commission))
@@ -72,7 +72,7 @@ def add(app: AppContext, sku, title, price, stock, images, description, commissi
 @click.option("--status", type=click.Choice(["active", "withdrawn"]), help="Withdraw from sale, or restore.")
 @json_option
 @pass_app
-def update(app: AppContext, sku, title, price, stock, images, description, commission, status, as_json) -> None:  # type: ignore[no-untyped-def]
+def update(app: AppContext, sku, title, price, stock, images, description, commission, status, as_json) -> None:
     """Change a product's fields; fields not given stay as they are.
 
     Posts still queued publish the current material; withdrawing a product cancels its queued posts.
@@ -126,7 +126,3 @@ def import_(app: AppContext, file: str, as_json: bool) -> None:
         emit_json(data)
     else:
         click.echo(f"imported {len(data)} products: {', '.join(d['sku'] for d in data)}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(product)

@@ -58,7 +58,3 @@ def report(app: AppContext, days_text: str, svg_path: str | None, as_json: bool)
     click.echo("\n".join(_tree_lines(figures.tree)) or "(nobody yet)")
     if svg_path:
         click.echo(f"\ncharts written to {svg_path}", err=True)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(report)

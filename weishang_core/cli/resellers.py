@@ -158,9 +158,5 @@ def move(app: AppContext, name: str, sponsor: str) -> None:
     with app.transaction() as session:
         person = identities.get(session, name)
         new = None if sponsor == "-" else identities.get(session, sponsor, "sponsor")
-        referrals.change_sponsor(session, person, new, actor=identities.seller(session).handle)
+        referrals.change_sponsor(session, person, new, actor=identities.seller(session).name)
     click.echo(f"{name} now sponsored by {sponsor if sponsor != '-' else 'nobody'}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(reseller)

@@ -49,7 +49,3 @@ def sessions_end(app: AppContext, session_id: str | None, person: str | None) ->
             row = sessions.end_by_seller(session, session_id or "")
             message = f"session {row.id} ended"
     click.echo(message)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(sessions_group)

@@ -61,7 +61,7 @@ def channels(as_json: bool) -> None:
     found = get_channels()
     data = [c.describe() for c in found.values()]
 
-    def limits(c) -> str:  # type: ignore[no-untyped-def]
+    def limits(c) -> str:
         lim = c.limits
         parts = []
         if lim.text_max:
@@ -108,7 +108,7 @@ def doctor(app: AppContext) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         line(True, "database", f"{where} answers")
-        current, head = migrate.current_revision(engine), migrate.head_revision()
+        current, head = migrate.current_revision(engine), migrate.HEAD
         if current == head:
             line(True, "migrations", f"at the latest revision {head}")
         else:
@@ -169,8 +169,3 @@ def plugin_new(name: str, parent: str) -> None:
     target = new_plugin(name, Path(parent))
     click.echo(f"created {target}")
     click.echo(f"next: pip install -e {target} && (cd {target} && pytest)   — see docs/plugins.md")
-
-
-def register(cli: click.Group) -> None:
-    for command in (init, channels, plugins, doctor, demo, plugin_group):
-        cli.add_command(command)

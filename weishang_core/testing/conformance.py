@@ -107,11 +107,11 @@ class ChannelConformance:
         if limits.link_required:
             assert content.link in text or payload.get("link") == content.link
 
-    def test_publish_returns_where_the_post_lives(self, channel, account, content) -> None:  # type: ignore[no-untyped-def]
+    def test_publish_returns_where_the_post_lives(self, channel, account, content) -> None:
         result = self._publish(channel, account, content, "conformance-publish-1")
         assert result.status == "published" and result.external_id
 
-    def test_keeps_its_connection_to_the_outlet_between_posts(self, channel, account, content, emulator) -> None:  # type: ignore[no-untyped-def]
+    def test_keeps_its_connection_to_the_outlet_between_posts(self, channel, account, content, emulator) -> None:
         """A worker publishes hundreds of posts; a new connection (TCP, and TLS for a real outlet) for each
         call costs more than the call. Send through ``weishang_core.outbound.session()``."""
         if not self.remote:
@@ -122,7 +122,7 @@ class ChannelConformance:
         clients = {request.client for request in emulator.received[before:]}
         assert len(clients) == 1, f"{len(clients)} connections for 3 posts: use weishang_core.outbound.session()"
 
-    def test_lookup_finds_an_earlier_post_and_nothing_else(self, channel, account, content) -> None:  # type: ignore[no-untyped-def]
+    def test_lookup_finds_an_earlier_post_and_nothing_else(self, channel, account, content) -> None:
         if not channel.supports_lookup:  # then the core marks a post with an unknown outcome unconfirmed
             with pytest.raises(PermanentError):
                 channel.lookup(account, "conformance-lookup-1")
@@ -132,7 +132,7 @@ class ChannelConformance:
         assert found is not None and found.external_id == published.external_id
         assert channel.lookup(account, "conformance-never-used") is None
 
-    def test_lookup_after_a_lost_reply_prevents_a_duplicate(self, channel, account, content, emulator) -> None:  # type: ignore[no-untyped-def]
+    def test_lookup_after_a_lost_reply_prevents_a_duplicate(self, channel, account, content, emulator) -> None:
         if not self.remote:
             first = self._publish(channel, account, content, "conformance-local-1")
             assert channel.lookup(account, "conformance-local-1") == first
@@ -155,7 +155,7 @@ class ChannelConformance:
             ("auth_expired", AuthExpired),
         ],
     )
-    def test_maps_outlet_errors_to_core_errors(self, channel, account, content, emulator, kind, error) -> None:  # type: ignore[no-untyped-def]
+    def test_maps_outlet_errors_to_core_errors(self, channel, account, content, emulator, kind, error) -> None:
         if not self.remote:
             assert self._publish(channel, account, content, f"conformance-{kind}").status == "published"
             return

@@ -150,7 +150,7 @@ class Emulator:
     def base_url(self) -> str:
         assert self._server is not None, "start() the emulator first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def calls(self, path: str) -> list[Request]:
         return [r for r in self.received if r.path == path]

@@ -11,6 +11,7 @@ import io
 from typing import Any
 
 import qrcode
+from qrcode.image.pil import PilImage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ def kits(session: Session, settings: Settings, person: Identity) -> list[dict[st
     for product in listing.list_products(session):
         link = referrals.link_for(session, person, product)
         url = referrals.link_url(settings, link.code)
-        content = Content(product.sku, product.title, product.description, product.price_fen, url, person.handle)
+        content = Content(product.sku, product.title, product.description, product.price_fen, url, person.name)
         found.append({"sku": product.sku, "title": product.title, "link": url, "code": link.code,
                       "caption": compose(content, CAPTION), "qr": f"/qr/{link.code}.png"})  # fmt: skip
     return found
@@ -42,5 +43,5 @@ def outlet_count(session: Session, person: Identity) -> int:
 
 def qr_png(url: str) -> bytes:
     buffer = io.BytesIO()
-    qrcode.make(url, box_size=8, border=2).save(buffer, format="PNG")
+    qrcode.make(url, image_factory=PilImage, box_size=8, border=2).save(buffer, format="PNG")
     return buffer.getvalue()

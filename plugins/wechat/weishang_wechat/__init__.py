@@ -6,20 +6,19 @@ The API facts these follow are in ``shared/specs/CHANNEL_APIS.md`` §1; the code
 from __future__ import annotations
 
 from weishang_core import hookimpl
-from weishang_wechat.oa import WeChatOfficialAccount
-from weishang_wechat.share import WeChatShareKit
-
-__all__ = ["WeChatOfficialAccount", "WeChatShareKit"]
 
 
 @hookimpl
 def register_channels(register):
+    from weishang_wechat.oa import WeChatOfficialAccount  # imported when channels are asked for
+    from weishang_wechat.share import WeChatShareKit
+
     register(WeChatOfficialAccount())
     register(WeChatShareKit())
 
 
 @hookimpl
-def demo_account(channel):  # type: ignore[no-untyped-def]
+def demo_account(channel):
     """The demo's Official Account talks to an in-process emulator that publishes within a second."""
     if channel != "wechat-oa":
         return None

@@ -79,7 +79,7 @@ class WeChatClient:
         return f"wechat:{self.base}:{self.appid}"
 
     def _fetch_token(self, force: bool = False) -> tuple[str, int]:
-        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
+        body: dict[str, str | bool] = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
         if force:
             body["force_refresh"] = True
         data = self._send("POST", "/cgi-bin/stable_token", json_body=body)

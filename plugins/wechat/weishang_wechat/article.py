@@ -18,7 +18,7 @@ def marker(idempotency_key: str) -> str:
     return f"weishang:{idempotency_key}"
 
 
-def html(payload: dict, image_urls: list[str], qr_url: str, idempotency_key: str) -> str:  # type: ignore[type-arg]
+def html(payload: dict, image_urls: list[str], qr_url: str, idempotency_key: str) -> str:
     paragraphs = [f"<p>{escape(line)}</p>" for line in payload["body"].splitlines() if line.strip()]
     note = payload.get("note")
     parts = []

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import qrcode
+from qrcode.image.pil import PilImage
 
 
 def qr_png(url: str, box_size: int = 10) -> bytes:
-    image = qrcode.make(url, box_size=box_size, border=2)
+    image = qrcode.make(url, image_factory=PilImage, box_size=box_size, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -70,7 +70,7 @@ def make_poster(title: str, price: str, poster_name: str, link: str, photo: Path
     draw.text((60, 1340), f"{poster_name} 推薦", font=font(44), fill=INK)
     draw.text((60, 1410), "長按識別二維碼購買", font=font(36), fill=GREY)
     with Image.open(io.BytesIO(qr_png(link, box_size=8))) as code:
-        qr = code.convert("RGB").resize((340, 340), Image.NEAREST)
+        qr = code.convert("RGB").resize((340, 340), Image.Resampling.NEAREST)
     canvas.paste(qr, (WIDTH - 400, HEIGHT - 400))
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", optimize=True)

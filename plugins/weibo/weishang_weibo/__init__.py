@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from weishang_core import hookimpl
-from weishang_weibo.channel import Weibo
 
 
 @hookimpl
-def register_channels(register):  # type: ignore[no-untyped-def]
+def register_channels(register):
+    from weishang_weibo.channel import Weibo  # imported when channels are asked for, not by every command
+
     register(Weibo())
 
 
 @hookimpl
-def demo_account(channel):  # type: ignore[no-untyped-def]
+def demo_account(channel):
     """The demo's Weibo account, already authorised, talks to an in-process emulator."""
     if channel != "weibo":
         return None

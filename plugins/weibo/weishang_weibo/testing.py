@@ -203,7 +203,7 @@ class WeiboEmulator(Emulator):
             if sum(1 for s in self.statuses if s["_at"] > hour_ago) >= self.hourly_posts:
                 return self.error(request, 20016, 403, "Out of limit!")
             self.next_id += 1
-            status = {
+            status: dict[str, Any] = {
                 "created_at": datetime.now(UTC).strftime("%a %b %d %H:%M:%S +0000 %Y"),
                 "id": self.next_id,
                 "mid": str(self.next_id),

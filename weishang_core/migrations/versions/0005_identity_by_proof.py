@@ -30,7 +30,7 @@ depends_on = None
 
 def _sqlite_handle_nullable(nullable: bool) -> None:
     bind = op.get_bind()
-    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name='identities'").scalar()
+    sql = str(bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type='table' AND name='identities'").scalar())
     strict, loose = r"handle VARCHAR\(64\) NOT NULL", "handle VARCHAR(64)"
     if nullable:
         changed, count = re.subn(strict, loose, sql)
@@ -41,7 +41,7 @@ def _sqlite_handle_nullable(nullable: bool) -> None:
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
     bind.exec_driver_sql("PRAGMA writable_schema=ON")
     bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type='table' AND name='identities'", (changed,))
-    bind.exec_driver_sql(f"PRAGMA schema_version={int(version) + 1}")
+    bind.exec_driver_sql(f"PRAGMA schema_version={int(str(version)) + 1}")
     bind.exec_driver_sql("PRAGMA writable_schema=OFF")
     problems = bind.exec_driver_sql("PRAGMA integrity_check").scalars().all()
     if problems != ["ok"]:

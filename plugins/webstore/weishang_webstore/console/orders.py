@@ -37,12 +37,12 @@ def order_list(request: Request, session: SessionDep, me: StaffDep, status: str 
 
 def order_commissions(session: Session, order_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(LedgerEntry, Identity.handle)
+        select(LedgerEntry, Identity)
         .join(Identity, Identity.id == LedgerEntry.beneficiary_id)
         .where(LedgerEntry.order_id == order_id)
         .order_by(LedgerEntry.id)
     )
-    return [ledger.entry_dict(entry, handle) for entry, handle in rows]
+    return [ledger.entry_dict(entry, person.name) for entry, person in rows]
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)

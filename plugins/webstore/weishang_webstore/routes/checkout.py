@@ -117,7 +117,7 @@ def order_page(
         "order.html",
         order=shown,
         pay=payments.store_method().instructions(shown) if order.status == "pending" else None,
-        pay_by=f"{order.expires_at.astimezone(store.settings.tz):%Y-%m-%d %H:%M}" if shown["expires_at"] else None,
+        pay_by=f"{order.expires_at.astimezone(store.settings.tz):%Y-%m-%d %H:%M}" if order.expires_at else None,
         token=token,
         can_resell=referrals.qualifies(order) and not buyer.is_reseller,
         is_reseller=buyer.is_reseller,
