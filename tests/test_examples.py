@@ -61,3 +61,18 @@ def test_the_custom_channel_installs_and_passes_its_own_conformance_suite(tmp_pa
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_the_custom_channel_example_is_exactly_what_the_scaffold_writes(tmp_path: Path) -> None:
+    """The example is `weishang plugin new webhook` as it comes, so the two cannot drift apart."""
+    from weishang_core.scaffold import new_plugin
+
+    written = new_plugin("webhook", tmp_path)
+    example = ROOT / "examples/custom_channel"
+    tracked = subprocess.run(
+        ["git", "ls-files", "."], cwd=example, capture_output=True, text=True, check=True
+    ).stdout.split()
+    generated = sorted(str(p.relative_to(written)) for p in written.rglob("*") if p.is_file())
+    assert sorted(tracked) == generated
+    for name in generated:
+        assert (example / name).read_text(encoding="utf-8") == (written / name).read_text(encoding="utf-8"), name

@@ -22,9 +22,10 @@ from weishang_core.db import rows_changed
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Campaign, Order, Product, utcnow
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.statuses import LIVE_CAMPAIGN, CampaignStatus
 from weishang_core.validation import parse_id
 
-LIVE = ("open", "funded")
+LIVE = LIVE_CAMPAIGN
 
 
 def create(
@@ -60,7 +61,7 @@ def create(
         min_qty=min_qty,
         max_qty=max_qty,
         ship_by=ship_by,
-        status="open",
+        status=CampaignStatus.OPEN,
         sold_qty=0,
         created_at=now,
     )
@@ -112,8 +113,8 @@ def give_back(session: Session, campaign_id: int, qty: int) -> None:
 
 def note_payment(session: Session, campaign: Campaign) -> None:
     """Called by ``orders.pay`` with the campaign locked (``orders.lock`` locks it first)."""
-    if campaign.status == "open" and raised_fen(session, campaign) >= campaign.target_fen:
-        campaign.status = "funded"
+    if campaign.status == CampaignStatus.OPEN and raised_fen(session, campaign) >= campaign.target_fen:
+        campaign.status = CampaignStatus.FUNDED
 
 
 def as_dict(session: Session, campaign: Campaign) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from weishang_core.config import Settings
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, StoreSetting
 from weishang_core.money import apply_rate, format_yuan
+from weishang_core.statuses import LedgerStatus
 
 
 def rule_for(session: Session, settings: Settings, product: Product) -> list[LevelRule]:
@@ -95,7 +96,7 @@ def create_commissions(session: Session, settings: Settings, order: Order) -> li
                 kind="commission",
                 seq=0,
                 amount_fen=share.amount,
-                status="pending",
+                status=LedgerStatus.PENDING,
             )
             session.add(entry)
             entries.append(entry)
@@ -114,7 +115,7 @@ def create_commissions(session: Session, settings: Settings, order: Order) -> li
 def schedule_release(session: Session, settings: Settings, order: Order, delivered_at: datetime) -> None:
     """Set when each pending entry of a delivered order becomes available (return window + trust hold)."""
     entries = session.scalars(
-        select(LedgerEntry).where(LedgerEntry.order_id == order.id, LedgerEntry.status == "pending")
+        select(LedgerEntry).where(LedgerEntry.order_id == order.id, LedgerEntry.status == LedgerStatus.PENDING)
     ).all()
     holds: dict[int, int] = {}
     for entry in entries:
@@ -153,7 +154,7 @@ def reverse_for_refund(session: Session, line: OrderLine, refund: OrderEvent) ->
             seq=refund.id,
             reverses_id=original.id,
             amount_fen=-delta,
-            status="pending" if original.status == "pending" else "available",
+            status=LedgerStatus.PENDING if original.status == LedgerStatus.PENDING else LedgerStatus.AVAILABLE,
             available_at=original.available_at,
             note=f"refund #{refund.id}",
         )

@@ -26,10 +26,11 @@ from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
 from weishang_core.money import format_yuan, split_largest_remainder
+from weishang_core.statuses import ORDER_ACTIONS, PAID_ORDER, OrderStatus
 from weishang_core.validation import check_text, parse_id, parse_whole
 
 MAX_QTY = 10_000
-PAID_STATES = ("paid", "shipped", "delivered", "completed")
+PAID_STATES = PAID_ORDER
 
 
 def check_qty(qty: int | str, field: str = "qty") -> int:
@@ -97,7 +98,7 @@ def create(
     total = qty * product.price_fen
     order = Order(
         buyer_id=buyer.id,
-        status="pending",
+        status=OrderStatus.PENDING,
         total_fen=total,
         paid_fen=0,
         refunded_fen=0,
@@ -148,7 +149,13 @@ def lock(session: Session, order: Order) -> Order:
 
 
 def _require(
-    session: Session, order: Order, allowed: tuple[str, ...], action: str, hint: str = "", *, locked: bool = False
+    session: Session,
+    order: Order,
+    allowed: tuple[OrderStatus, ...],
+    action: str,
+    hint: str = "",
+    *,
+    locked: bool = False,
 ) -> None:
     """Lock the order, then refuse unless it is in one of the ``allowed`` states (a 409 when it is not)."""
     if not locked:
@@ -165,13 +172,13 @@ def pay(session: Session, settings: Settings, order: Order, now: datetime | None
     """The seller confirms the money arrived; commissions are written, pending. An order whose hold
     expired is refused even before ``settle`` has cancelled it: its stock is no longer promised."""
     now = now or utcnow()
-    _require(session, order, ("pending",), "mark paid")
+    _require(session, order, ORDER_ACTIONS["pay"].allowed, "mark paid")
     if order.expires_at is not None and order.expires_at <= now:
         raise Conflict(
             f"order {order.id}: its hold expired at {_when(order.expires_at)}; its stock is released at the "
             "next settle, so place a new order"
         )
-    order.status, order.paid_fen, order.paid_at = "paid", order.total_fen, now
+    order.status, order.paid_fen, order.paid_at = OrderStatus.PAID, order.total_fen, now
     _event(session, order, "paid", amount=order.total_fen)
     ledger.create_commissions(session, settings, order)
     if order.campaign_id is not None:
@@ -198,19 +205,19 @@ def _shippable(session: Session, order: Order) -> None:
 
 
 def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
-    _require(session, order, ("paid",), "ship")
+    _require(session, order, ORDER_ACTIONS["ship"].allowed, "ship")
     _shippable(session, order)
-    order.status, order.shipped_at = "shipped", now or utcnow()
+    order.status, order.shipped_at = OrderStatus.SHIPPED, now or utcnow()
     _event(session, order, "shipped")
     return order
 
 
 def deliver(session: Session, settings: Settings, order: Order, now: datetime | None = None) -> Order:
     """Delivery starts the return window; commissions get their release date."""
-    _require(session, order, ("paid", "shipped"), "deliver")
+    _require(session, order, ORDER_ACTIONS["deliver"].allowed, "deliver")
     _shippable(session, order)
     now = now or utcnow()
-    order.status, order.delivered_at = "delivered", now
+    order.status, order.delivered_at = OrderStatus.DELIVERED, now
     order.shipped_at = order.shipped_at or now
     _event(session, order, "delivered")
     ledger.schedule_release(session, settings, order, now)
@@ -218,8 +225,8 @@ def deliver(session: Session, settings: Settings, order: Order, now: datetime | 
 
 
 def complete(session: Session, order: Order, now: datetime | None = None) -> Order:
-    _require(session, order, ("delivered",), "complete")
-    order.status, order.completed_at = "completed", now or utcnow()
+    _require(session, order, ORDER_ACTIONS["complete"].allowed, "complete")
+    order.status, order.completed_at = OrderStatus.COMPLETED, now or utcnow()
     _event(session, order, "completed")
     return order
 
@@ -231,27 +238,39 @@ def cancel(
     if not locked:
         lock(session, order)
     hint = " (refund it instead)" if order.status in PAID_STATES else ""
-    _require(session, order, ("pending",), "cancel", hint, locked=True)
+    _require(session, order, ORDER_ACTIONS["cancel"].allowed, "cancel", hint, locked=True)
     for line in order.lines:
         if order.campaign_id is not None:
             campaigns.give_back(session, order.campaign_id, line.qty)
         else:
             session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
-    order.status, order.cancelled_at = "cancelled", now or utcnow()
+    order.status, order.cancelled_at = OrderStatus.CANCELLED, now or utcnow()
     _event(session, order, "cancelled", reason=reason)
     return order
+
+
+def apply(session: Session, settings: Settings, order: Order, name: str, now: datetime | None = None) -> Order:
+    """Do one of ``statuses.ORDER_ACTIONS`` by name: the one way in for the CLI and the console."""
+    if name not in ORDER_ACTIONS:
+        raise UserError(f"action: {name!r} is not one of {', '.join(ORDER_ACTIONS)}")
+    if name == "pay":
+        return pay(session, settings, order, now)
+    if name == "deliver":
+        return deliver(session, settings, order, now)
+    step = {"ship": ship, "complete": complete, "cancel": cancel}[name]
+    return step(session, order, now)
 
 
 def expire_holds(session: Session, now: datetime) -> int:
     """Cancel every unpaid order whose hold has expired, releasing its stock; each once, however many
     settles run at once (each order is locked and checked again under the lock)."""
     due = session.scalars(
-        select(Order.id).where(Order.status == "pending", Order.expires_at <= now).order_by(Order.id)
+        select(Order.id).where(Order.status == OrderStatus.PENDING, Order.expires_at <= now).order_by(Order.id)
     ).all()
     cancelled = 0
     for order_id in due:
         order = lock(session, session.get_one(Order, order_id))
-        if order.status == "pending" and order.expires_at is not None and order.expires_at <= now:
+        if order.status == OrderStatus.PENDING and order.expires_at is not None and order.expires_at <= now:
             cancel(session, order, now, f"unpaid when its hold expired at {_when(order.expires_at)}", locked=True)
             cancelled += 1
     return cancelled
@@ -280,7 +299,7 @@ def refund(
 ) -> OrderEvent:
     """Refund part or all of a paid order, by amount or by quantity; commissions are reversed pro rata."""
     lock(session, order)
-    hint = " (cancel it instead)" if order.status == "pending" else ""
+    hint = " (cancel it instead)" if order.status == OrderStatus.PENDING else ""
     _require(session, order, PAID_STATES, "refund", hint, locked=True)
     refundable = order.paid_fen - order.refunded_fen
     if amount_fen is not None and qty is not None:
@@ -310,7 +329,7 @@ def refund(
         raise Conflict(f"order {order.id}: nothing is left to refund on that line")
     order.refunded_fen += amount
     if order.refunded_fen == order.paid_fen:
-        order.status = "refunded"
+        order.status = OrderStatus.REFUNDED
     event = _event(session, order, "refund", amount=amount, qty=int(qty or 0), reason=reason)
     for line in order.lines:
         if shares.get(line.id):
@@ -356,7 +375,7 @@ def exchange(
     session: Session, order: Order, qty: int | str, sku: str | None = None, reason: str | None = None
 ) -> OrderEvent:
     """Replace goods that arrived bad: replacements come out of stock; no money moves."""
-    _require(session, order, ("shipped", "delivered", "completed"), "exchange goods of")
+    _require(session, order, (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED), "exchange goods of")
     line = _line(session, order, sku)
     qty = check_qty(qty)
     left = line.qty - line.refunded_qty - line.exchanged_qty
@@ -404,5 +423,7 @@ def as_dict(session: Session, order: Order) -> dict[str, Any]:
             "no_commission_reason": order.attribution_note,
         },
         "created_at": order.created_at.isoformat(),
-        "expires_at": order.expires_at.isoformat() if order.status == "pending" and order.expires_at else None,
+        "expires_at": order.expires_at.isoformat()
+        if order.status == OrderStatus.PENDING and order.expires_at
+        else None,
     }

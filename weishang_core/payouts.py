@@ -24,6 +24,7 @@ from weishang_core.errors import UserError
 from weishang_core.models import Identity, LedgerEntry, Payout, utcnow
 from weishang_core.money import format_yuan
 from weishang_core.plugins import load_plugins, pm
+from weishang_core.statuses import LedgerStatus
 
 
 class PayoutMethod(Protocol):
@@ -42,7 +43,7 @@ def run(session: Session, min_fen: int, method_name: str = "manual", now: dateti
     now = now or utcnow()
     due = session.execute(
         select(LedgerEntry.beneficiary_id, func.sum(LedgerEntry.amount_fen))
-        .where(LedgerEntry.status == "available")
+        .where(LedgerEntry.status == LedgerStatus.AVAILABLE)
         .group_by(LedgerEntry.beneficiary_id)
         .having(func.sum(LedgerEntry.amount_fen) >= max(min_fen, 1))
         .order_by(LedgerEntry.beneficiary_id)
@@ -68,8 +69,8 @@ def _claim(session: Session, beneficiary_id: int, min_fen: int, method_name: str
     session.flush()
     session.execute(
         update(LedgerEntry)
-        .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == "available")
-        .values(status="paid", payout_id=payout.id)
+        .where(LedgerEntry.beneficiary_id == beneficiary_id, LedgerEntry.status == LedgerStatus.AVAILABLE)
+        .values(status=LedgerStatus.PAID, payout_id=payout.id)
         .execution_options(synchronize_session=False)
     )
     claimed = session.scalar(select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.payout_id == payout.id))
@@ -79,7 +80,7 @@ def _claim(session: Session, beneficiary_id: int, min_fen: int, method_name: str
     session.execute(
         update(LedgerEntry)
         .where(LedgerEntry.payout_id == payout.id)
-        .values(status="available", payout_id=None)
+        .values(status=LedgerStatus.AVAILABLE, payout_id=None)
         .execution_options(synchronize_session=False)
     )
     session.delete(payout)

@@ -21,6 +21,7 @@ from weishang_core.config import Settings
 from weishang_core.db import rows_changed
 from weishang_core.errors import Conflict
 from weishang_core.models import Campaign, LedgerEntry, Order, utcnow
+from weishang_core.statuses import CampaignStatus, LedgerStatus, OrderStatus
 
 
 def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int]:
@@ -31,16 +32,16 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
     released = rows_changed(
         session,
         update(LedgerEntry)
-        .where(LedgerEntry.status == "pending", LedgerEntry.available_at <= now)
-        .values(status="available", released_at=now)
+        .where(LedgerEntry.status == LedgerStatus.PENDING, LedgerEntry.available_at <= now)
+        .values(status=LedgerStatus.AVAILABLE, released_at=now)
         .execution_options(synchronize_session=False),
     )
     window = timedelta(days=settings.return_days)
     completed = rows_changed(
         session,
         update(Order)
-        .where(Order.status == "delivered", Order.delivered_at <= now - window)
-        .values(status="completed", completed_at=now)
+        .where(Order.status == OrderStatus.DELIVERED, Order.delivered_at <= now - window)
+        .values(status=OrderStatus.COMPLETED, completed_at=now)
         .execution_options(synchronize_session=False),
     )
     expired = orders.expire_holds(session, now)
@@ -48,8 +49,8 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
         "released": released or 0,
         "completed": completed or 0,
         "expired": expired,
-        "campaigns_fulfilled": sum(1 for c in closed if c.status == "fulfilled"),
-        "campaigns_failed": sum(1 for c in closed if c.status == "failed"),
+        "campaigns_fulfilled": sum(1 for c in closed if c.status == CampaignStatus.FULFILLED),
+        "campaigns_failed": sum(1 for c in closed if c.status == CampaignStatus.FAILED),
     }
 
 
@@ -60,7 +61,7 @@ def close_campaign(session: Session, settings: Settings, campaign: Campaign, now
     if campaign.status not in campaigns.LIVE:
         raise Conflict(f"campaign {campaign.id}: already {campaign.status}")
     if campaigns.raised_fen(session, campaign) >= campaign.target_fen and (campaign.min_qty or 0) <= campaign.sold_qty:
-        campaign.status, campaign.closed_at = "fulfilled", now
+        campaign.status, campaign.closed_at = CampaignStatus.FULFILLED, now
         return campaign
     return _fail_campaign(session, campaign, now, "the campaign missed its target")
 
@@ -73,11 +74,11 @@ def cancel_campaign(session: Session, campaign: Campaign, now: datetime | None =
 
 
 def _fail_campaign(session: Session, campaign: Campaign, now: datetime, reason: str) -> Campaign:
-    campaign.status, campaign.closed_at = "failed", now
+    campaign.status, campaign.closed_at = CampaignStatus.FAILED, now
     session.flush()
     for order in session.scalars(select(Order).where(Order.campaign_id == campaign.id).order_by(Order.id)).all():
         orders.lock(session, order)  # the campaign is locked already: its payments are done or not started
-        if order.status == "pending":
+        if order.status == OrderStatus.PENDING:
             orders.cancel(session, order, now, locked=True)
         elif order.paid_fen > order.refunded_fen:
             orders.refund(session, order, reason=reason)  # everything left, as read under the lock

@@ -26,8 +26,9 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from weishang_core.models import Identity, Order, utcnow
+from weishang_core.statuses import PAID_ORDER, OrderStatus
 
-PAID_STATES = ("paid", "shipped", "delivered", "completed", "refunded")
+PAID_STATES = (*PAID_ORDER, OrderStatus.REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def score(session: Session, person: Identity, now: datetime | None = None) -> Tr
     fully_refunded = (Order.refunded_fen >= Order.paid_fen) & (Order.paid_fen > 0)
     row = session.execute(
         select(
-            func.count().filter(own, Order.status == "completed"),
+            func.count().filter(own, Order.status == OrderStatus.COMPLETED),
             func.count().filter(referred, Order.status.in_(PAID_STATES), ~fully_refunded),
             func.count().filter(Order.status.in_(PAID_STATES)),
             func.sum(case((fully_refunded, 1), else_=0)),

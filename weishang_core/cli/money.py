@@ -15,6 +15,7 @@ from weishang_core.clock import parse_when
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, utcnow
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.statuses import ORDER_ACTIONS, OrderAction
 
 
 def _now(app: AppContext, text: str | None) -> datetime:
@@ -164,36 +165,23 @@ def order_show(app: AppContext, order_id: str, as_json: bool) -> None:
     _print_order(data, as_json)
 
 
-def _transition(name: str, help_text: str):
-    @order.command(name, help=help_text)
+def _transition(action: OrderAction) -> click.Command:
+    @order.command(action.name, help=action.help)
     @click.argument("order_id")
     @now_option
     @json_option
     @pass_app
     def command(app: AppContext, order_id: str, now_text: str | None, as_json: bool) -> None:
         with app.transaction() as session:
-            found = orders.get(session, order_id)
-            when = _now(app, now_text)
-            if name == "pay":
-                orders.pay(session, app.settings, found, when)
-            elif name == "deliver":
-                orders.deliver(session, app.settings, found, when)
-            else:
-                getattr(orders, name)(session, found, when)
+            found = orders.apply(session, app.settings, orders.get(session, order_id), action.name, _now(app, now_text))
             data = orders.as_dict(session, found)
         _print_order(data, as_json)
 
     return command
 
 
-for _name, _help in (
-    ("pay", "Confirm the buyer's payment arrived (commissions are written, pending)."),
-    ("ship", "Mark an order shipped."),
-    ("deliver", "Mark an order delivered (the return window starts)."),
-    ("complete", "Mark a delivered order completed."),
-    ("cancel", "Cancel an order before payment (stock comes back)."),
-):
-    _transition(_name, _help)
+for _action in ORDER_ACTIONS.values():
+    _transition(_action)
 
 
 @order.command("refund")

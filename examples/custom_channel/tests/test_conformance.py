@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from weishang_webhook.channel import WebhookChannel
-from weishang_webhook.testing import WebhookEmulator
-
 from weishang_core.channels import Account
 from weishang_core.testing import ChannelConformance
+
+from weishang_webhook.channel import WebhookChannel
+from weishang_webhook.testing import WebhookEmulator
 
 
 @pytest.fixture

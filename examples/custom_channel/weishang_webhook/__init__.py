@@ -1,6 +1,7 @@
 """weishang channel plugin: Webhook channel."""
 
 from weishang_core import hookimpl
+
 from weishang_webhook.channel import WebhookChannel
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-
 from weishang_core import outbound
 from weishang_core.channels import Account, Channel, Limits, Option, PublishResult
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome

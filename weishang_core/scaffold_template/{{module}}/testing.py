@@ -20,8 +20,12 @@ class {{Class}}Emulator(Emulator):
         if request.path == "/v1/posts" and request.method == "POST":
             with self.lock:
                 number = len(self.posts) + 1
-                post = {"id": number, "url": f"{self.base_url}/p/{number}",
-                        "key": request.headers.get("idempotency-key", ""), **request.json()}
+                post = {
+                    "id": number,
+                    "url": f"{self.base_url}/p/{number}",
+                    "key": request.headers.get("idempotency-key", ""),
+                    **request.json(),
+                }
                 self.posts.append(post)
             return Response.json(post, 201)
         if request.path == "/v1/posts" and request.method == "GET":

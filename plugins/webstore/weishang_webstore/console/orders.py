@@ -17,6 +17,7 @@ from weishang_core import (
 from weishang_core.errors import UserError
 from weishang_core.models import Identity, LedgerEntry, Product
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.statuses import ORDER_ACTIONS, OrderStatus
 from weishang_webstore import form_once
 from weishang_webstore.console.common import console_router, view, where
 from weishang_webstore.deps import FormDep, SessionDep, StaffDep, StoreDep
@@ -24,14 +25,12 @@ from weishang_webstore.params import RowId
 
 router = console_router()
 
-ORDER_ACTIONS = ("pay", "ship", "deliver", "complete", "cancel")
-
 
 @router.get("/orders", response_class=HTMLResponse)
 def order_list(request: Request, session: SessionDep, me: StaffDep, status: str = "", buyer: str = "") -> HTMLResponse:
     found = orders.list_orders(session, status or None, buyer or None)
     shown = [orders.as_dict(session, o) for o in reversed(found)][:200]
-    statuses = ("pending", "paid", "shipped", "delivered", "completed", "refunded", "cancelled")
+    statuses = tuple(OrderStatus)
     return view(request, "console/orders.html", me, orders=shown, wanted=status, buyer=buyer, statuses=statuses)
 
 
@@ -49,22 +48,18 @@ def order_commissions(session: Session, order_id: int) -> list[dict[str, Any]]:
 def order_page(order_id: RowId, request: Request, session: SessionDep, me: StaffDep) -> HTMLResponse:
     order = orders.get(session, order_id)
     return view(request, "console/order.html", me, order=orders.as_dict(session, order),
-                commissions=order_commissions(session, order.id), actions=ORDER_ACTIONS)  # fmt: skip
+                commissions=order_commissions(session, order.id), actions=tuple(ORDER_ACTIONS))  # fmt: skip
 
 
 @router.post("/orders/{order_id}/status")
 def order_status(
     store: StoreDep, order_id: RowId, me: StaffDep, form: FormDep, action: Annotated[str, Form(max_length=16)]
 ) -> RedirectResponse:
-    if action not in ORDER_ACTIONS:
+    if action not in ORDER_ACTIONS:  # before the form is spent
         raise UserError(f"action: {action!r} is not one of {', '.join(ORDER_ACTIONS)}")
 
     def act(session: Session) -> str:
-        order = orders.get(session, order_id)
-        if action in ("pay", "deliver"):
-            getattr(orders, action)(session, store.settings, order)
-        else:
-            getattr(orders, action)(session, order)
+        order = orders.apply(session, store.settings, orders.get(session, order_id), action)
         return where(f"/console/orders/{order_id}", f"order {order_id} is {order.status}")
 
     return form_once.run(store.maker, form, act)
