@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from weishang_core import identifiers
+from weishang_core import identifiers, locks
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, StoreSetting, VisitorPerson, utcnow
 
@@ -193,6 +193,7 @@ def add_reseller(session: Session, handle: str, sponsor_handle: str | None = Non
 
 def make_reseller(session: Session, identity: Identity, sponsor: Identity | None) -> Identity:
     """Someone (with a handle) becomes a reseller under ``sponsor``, a reseller or the seller, or nobody."""
+    locks.lock(session, identity)  # checked again under the lock: two at once make one reseller
     if identity.is_reseller:
         raise UserError(f"name: {identity.name!r} is already a reseller")
     if sponsor is not None:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
-from weishang_core import bulk, identifiers, identities
+from weishang_core import bulk, identifiers, identities, locks
 from weishang_core.config import Settings
 from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
@@ -433,7 +433,7 @@ def become_reseller(session: Session, purchase: Order, handle: str | None = None
     a buyer becomes a reseller through an order of their own that qualifies, never through a name.
     ``handle`` is the seller's choice on the CLI; otherwise one is made from the buyer's display name.
     """
-    buyer = session.get_one(Identity, purchase.buyer_id)
+    buyer = locks.lock(session, session.get_one(Identity, purchase.buyer_id))  # N taps at once: one reseller
     if buyer.is_reseller:
         raise UserError(f"name: {buyer.name!r} is already a reseller")
     if not qualifies(purchase):

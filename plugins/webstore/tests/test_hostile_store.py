@@ -330,3 +330,43 @@ def test_a_busy_sqlite_database_is_a_retryable_refusal_never_a_500(live: Live) -
     live.cli("order", "pay", number)  # once the writer is gone, the same command goes through
     assert [o["status"] for o in live.cli.json("order", "list")] == ["paid"]
     assert_money_invariants(live.cli.url, {"KIWI": STOCK})
+
+
+def test_six_taps_at_once_on_become_a_reseller_make_one_reseller_and_one_session(live: Live) -> None:
+    """Probe finding (issue #19): 20 parallel POST /api/resellers gave six 201s and six live sessions."""
+    phone, _ = visitor(live)
+    placed = no_server_error(
+        phone.post(f"{live.base}/api/orders", json={"sku": "KIWI", "buyer": {"name": "王五"}, "ref": live.code},
+                   timeout=30)
+    ).json()  # fmt: skip
+    number = str(placed["order"]["id"])
+    live.cli("order", "pay", number)
+    live.cli("order", "deliver", number)
+    loaded = threading.Barrier(6)
+
+    def tap(_: int) -> requests.Response:
+        loaded.wait()
+        sent = {"order_token": placed["token"]}
+        return no_server_error(phone.post(f"{live.base}/api/resellers", json=sent, timeout=60))
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(tap, range(6)))
+    assert sorted(a.status_code for a in answers) == [201] + [400] * 5
+    assert all("already a reseller" in a.json()["error"] for a in answers if a.status_code == 400)
+    assert len(live.cli.json("sessions", "list", "--person", "王五")) == 1
+    assert [r["name"] for r in live.cli.json("reseller", "list")] == ["阿芳", "勤妹子", "王五"]
+
+
+def test_an_order_address_passed_round_a_chat_does_not_make_a_stranger_its_buyer(live: Live) -> None:
+    """Probe finding (issue #19): the order token alone signed a cookie-less client in as the buyer."""
+    phone, _ = visitor(live)
+    placed = phone.post(f"{live.base}/api/orders", json={"sku": "KIWI", "buyer": {"name": "趙六"}}, timeout=30).json()
+    live.cli("order", "pay", str(placed["order"]["id"]))
+    live.cli("order", "deliver", str(placed["order"]["id"]))
+    stranger = requests.Session()
+    refused = no_server_error(stranger.post(f"{live.base}/api/resellers", json={"order_token": placed["token"]}))
+    assert refused.status_code == 403 and refused.json()["error"].startswith("order_token: open it on the phone")
+    assert "token" not in refused.json() and stranger.get(f"{live.base}/api/me", timeout=30).status_code == 401
+    became = phone.post(f"{live.base}/api/resellers", json={"order_token": placed["token"]}, timeout=30)
+    assert became.status_code == 201 and became.json()["name"] == "趙六"
+    assert len(live.cli.json("sessions", "list", "--person", "趙六")) == 1  # the phone's; the stranger got none

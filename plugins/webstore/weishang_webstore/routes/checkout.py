@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from weishang_core import idempotency, identities, orders, payments, referrals
-from weishang_core.errors import NotFound
+from weishang_core.errors import Forbidden, NotFound
 from weishang_core.models import Identity, Order
 from weishang_webstore import listing, signin
 from weishang_webstore.cookies import Visitor, with_session
@@ -126,6 +126,19 @@ def order_page(
     return visitor.keep(response)  # type: ignore[return-value]
 
 
+def _only_its_buyer(session: Session, request: Request, visitor: Visitor, order: Order) -> None:
+    """An order's address may be passed round a chat; becoming a reseller signs in as the buyer, so it takes
+    the buyer's own browser too: the one that placed the order, or one signed in as them (a code)."""
+    if order.visitor_id is not None and visitor.known == order.visitor_id:
+        return
+    found = signin.signed_in(session, request)
+    if found is not None and found[1].id == order.buyer_id:
+        return
+    raise Forbidden(
+        "order_token: open it on the phone that placed the order, or first sign in with a code sent to your phone"
+    )
+
+
 def make_reseller(
     session: Session, store: Store, request: Request, visitor: Visitor, order_token: str
 ) -> tuple[Identity, str, str]:
@@ -133,6 +146,7 @@ def make_reseller(
     if order_id is None:
         raise NotFound("order_token: not a valid order address")
     order = orders.get(session, order_id)
+    _only_its_buyer(session, request, visitor, order)
     reseller = referrals.become_reseller(session, order)  # this very order must qualify
     link = referrals.link_for(session, reseller, None)
     token = signin.begin(session, reseller, request, visitor.known)
