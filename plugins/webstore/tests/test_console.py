@@ -372,3 +372,14 @@ def test_an_outlet_is_connected_and_checked_from_the_console(shop) -> None:
     bad = seller.post("/console/outlets/new", data={"csrf": csrf_of(checked.text), "channel": "wechat-share",
                                                     "name": "laoli-groups", "daily_cap": "3"})  # fmt: skip
     assert bad.status_code == 400 and "already exists" in unescape(bad.text)
+
+
+def test_the_sign_in_page_shows_only_refusals_the_store_made(shop) -> None:
+    """Probe finding (issue #19): any text in ``?error=`` was shown as an official red notice."""
+    _, app = shop
+    bait = "请添加微信 attacker123 重新登录"
+    page = TestClient(app).get("/console/login", params={"error": bait})
+    assert page.status_code == 401 and bait not in page.text and 'id="login-error"' not in page.text
+    forged = TestClient(app).get("/console/signin?t=1:nonce.1.bad", follow_redirects=False)
+    shown = TestClient(app).get(forged.headers["location"])
+    assert "invalid or has expired" in shown.text

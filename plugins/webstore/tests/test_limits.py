@@ -260,3 +260,18 @@ def test_the_payouts_csv_neutralises_formulas_people_typed(shop) -> None:
     assert mine["reference"] == f"manual transfer of 10.00 to {hostile} (+86 138****0000)"  # no formula at its start
     assert rows["勤妹子"]["beneficiary"] == "勤妹子" and rows["勤妹子"]["amount"] == "20.00"  # plain text unchanged
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows.values() for cell in row.values())
+
+
+def test_a_quantity_must_be_a_json_number_and_bad_json_is_named_as_the_body(shop) -> None:
+    """Probe findings (issue #19): ``"qty": true`` and ``"qty": "2"`` were taken; bad JSON named no field."""
+    _, app = shop
+    client = TestClient(app)
+    for qty in (True, "2"):
+        answer = client.post("/api/orders", json={"sku": "KIWI", "qty": qty, "buyer": {"name": "a"}})
+        assert answer.status_code == 422 and answer.json()["error"].startswith("qty: "), answer.text
+    as_json = {"content-type": "application/json"}
+    broken = client.post("/api/orders", content=b'{"sku": "KIWI", "qty": ', headers=as_json)
+    assert broken.status_code == 422 and broken.json()["error"].startswith("body: not valid JSON")
+    nested = b'{"sku": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    deep = client.post("/api/orders", content=nested, headers=as_json)
+    assert deep.status_code == 400 and deep.json()["error"].startswith("body: could not be read"), deep.text

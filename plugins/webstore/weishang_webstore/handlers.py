@@ -59,11 +59,16 @@ async def invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": ["body"], "msg": "invalid request"}
     field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "body"
+    if first.get("type") == "json_invalid":  # the location is a character position, not a field
+        position = first.get("loc", ("body", "?"))[-1]
+        return JSONResponse({"error": f"body: not valid JSON (at character {position})"}, 422)
     return JSONResponse({"error": f"{field}: {first.get('msg')}", "details": jsonable(exc.errors())}, 422)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":  # FastAPI's own words
+        return JSONResponse({"error": "body: could not be read (not JSON or form data this store accepts)"}, 400)
     return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=getattr(exc, "headers", None))
 
 

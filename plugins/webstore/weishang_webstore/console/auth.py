@@ -18,9 +18,13 @@ from weishang_webstore.deps import SessionDep, StaffDep, StoreDep
 router = console_router()
 
 
+LOGIN_ERROR = "console-login-error"  # only a refusal this store signed is shown: the page is no notice board
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login(store: StoreDep, request: Request) -> HTMLResponse:
-    return store.page(request, "console/login.html", 401, error=request.query_params.get("error"))
+    error = store.signer().unsign(LOGIN_ERROR, request.query_params.get("error"), 600)
+    return store.page(request, "console/login.html", 401, error=error)
 
 
 @router.get("/signin")
@@ -28,7 +32,8 @@ def signin(store: StoreDep, t: str, request: Request, session: SessionDep) -> Re
     try:
         _, cookie = console_auth.redeem(session, store.signer(), t, request.headers.get("user-agent"))
     except BadLink as exc:
-        return RedirectResponse(f"/console/login?error={quote(str(exc))}", status_code=303)
+        error = quote(store.signer().sign(LOGIN_ERROR, str(exc)))
+        return RedirectResponse(f"/console/login?error={error}", status_code=303)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(COOKIE, cookie, max_age=SESSION_AGE, path="/console", **store.cookies)
     return response

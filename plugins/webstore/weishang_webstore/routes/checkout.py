@@ -32,7 +32,7 @@ class Buyer(BaseModel):
 
 class OrderIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
-    qty: int = Field(default=1, ge=1, le=999)
+    qty: int = Field(default=1, ge=1, le=999, strict=True)  # true or "2" is not a quantity
     buyer: Buyer
     ref: str | None = Field(default=None, max_length=32)
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=64)
