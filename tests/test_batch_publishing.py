@@ -121,7 +121,7 @@ def test_large_fan_outs_go_in_batches_small_ones_post_by_post(fanout, monkeypatc
     services, _, ids, _, _, _ = fanout
     with services.maker() as session:
         assert distribution.batches(session, ids) == [[i] for i in ids]  # 8 posts: all start at once
-        monkeypatch.setattr(distribution, "BATCH_FROM", 2)  # as if these eight were a fan-out of thousands
+        monkeypatch.setattr(distribution.queue, "BATCH_FROM", 2)  # as if these eight were a fan-out of thousands
         assert distribution.batches(session, ids) == [ids[:4], ids[4:]]
 
 
