@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from weishang_core import identifiers, locks
 from weishang_core.errors import NotFound, UserError
 from weishang_core.models import Identity, StoreSetting, VisitorPerson, utcnow
+from weishang_core.validation import invisible
 
 
 def check_handle(handle: str, field: str = "name") -> str:
@@ -27,7 +28,7 @@ def check_handle(handle: str, field: str = "name") -> str:
     handle = unicodedata.normalize("NFC", handle.strip())
     if len(handle) > 64:
         raise UserError(f"{field}: {handle[:20]!r}… is longer than 64 characters")
-    if not handle.isprintable() and any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in handle):
+    if any(invisible(ch) for ch in handle):  # a name that reads as another's must not be one
         raise UserError(f"{field}: {handle!r} contains control or invisible characters")
     return handle
 

@@ -16,6 +16,19 @@ from weishang_core.errors import UserError
 MAX_ID = 2**63 - 1  # the largest value of a BIGINT / SQLite INTEGER column
 _DIGITS = frozenset("0123456789")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})  # controls, invisible formatting, line separators
+# Unicode's Default_Ignorable_Code_Point ranges: drawn as nothing, so "勤妹子\ufe0f" would read as 勤妹子.
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
+def invisible(ch: str) -> bool:
+    """A control, a line separator, or a character drawn as nothing (a variation selector, a joiner)."""
+    code = ord(ch)
+    return unicodedata.category(ch) in _REFUSED_CATEGORIES or any(low <= code <= high for low, high in _IGNORABLE)
 
 
 def is_ascii_whole(text: str) -> bool:
@@ -49,7 +62,7 @@ def check_text(value: str, field: str, max_length: int) -> str:
     if len(value) > max_length:
         raise UserError(f"{field}: longer than {max_length} characters")
     for ch in value:
-        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+        if invisible(ch):
             raise UserError(f"{field}: contains a control or invisible character (U+{ord(ch):04X})")
     return value
 

@@ -133,3 +133,17 @@ def test_a_contact_given_at_checkout_stays_on_the_order_and_its_new_person(shop)
         fang = session.scalars(select(Identity.id).where(Identity.handle == "阿芳")).one()
     assert contact == "139 0000 1111" and buyer != fang
     assert (kept.kind, kept.value, kept.verified) == ("phone", "+8613900001111", False)  # the new person's, unproven
+
+
+@pytest.mark.parametrize(
+    "look_alike", ["勤妹子\ufe0f", "勤妹子\u200d", "勤妹子\u2060", "勤妹子\U000e0041", "\u3164勤妹子"]
+)
+def test_a_name_with_a_character_drawn_as_nothing_is_refused(shop, look_alike: str) -> None:
+    """Probe finding (issue #19): "勤妹子" + U+FE0F passed as a new reseller who reads exactly as 勤妹子."""
+    store, app = shop
+    client = TestClient(app)
+    client.get("/p/KIWI")
+    answer = client.post("/api/orders", json={"sku": "KIWI", "buyer": {"name": look_alike}})
+    assert answer.status_code in (400, 422) and "invisible" in answer.json()["error"], answer.text
+    assert store.fails("reseller", "add", look_alike).startswith("Error: name: ")
+    assert store.json("order", "list") == []
