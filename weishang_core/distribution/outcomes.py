@@ -17,6 +17,7 @@ from weishang_core.distribution.settings import MAX_POLLS, max_attempts
 from weishang_core.errors import NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, OutletAccount, Post, PostAttempt, Product, utcnow
+from weishang_core.statuses import PostStatus
 
 
 def _record(maker: sessionmaker[Session], done: list[tuple[_Begun, _Outcome]]) -> dict[int, float | None]:
@@ -55,7 +56,7 @@ def _settle(
     session: Session, post: Post, channel_name: str, begun: _Begun, outcome: _Outcome, now: datetime
 ) -> float | None:
     """Move one post on from its attempt's outcome; seconds until its next step, or None when final."""
-    if post.status != "publishing":
+    if post.status != PostStatus.PUBLISHING:
         return None  # resolved by hand meanwhile
     detail, delay, result = outcome.detail, outcome.delay, outcome.result
     post.updated_at, post.lease_until = now, None
@@ -63,7 +64,7 @@ def _settle(
         post.external_id = result.external_id
         post.external_url = result.url or post.external_url
     if outcome.outcome == "published":
-        post.status, post.reason, post.published_at = "published", None, now
+        post.status, post.reason, post.published_at = PostStatus.PUBLISHED, None, now
         emit_after_commit(
             session,
             "post_published",
@@ -83,7 +84,7 @@ def _settle(
         post.lease_until = now + timedelta(seconds=delay or 5)
         return delay
     if outcome.outcome == "unconfirmed":
-        post.status, post.reason = "unconfirmed", detail
+        post.status, post.reason = PostStatus.UNCONFIRMED, detail
         return None
     if outcome.outcome == "failed":
         _fail(session, post, channel_name, detail or "failed", now)
@@ -93,7 +94,7 @@ def _settle(
         return delay
     if begun.attempts >= max_attempts():
         if _may_have_gone_out(session, post):  # failed would be a guess: it may be published
-            post.status = "unconfirmed"
+            post.status = PostStatus.UNCONFIRMED
             post.reason = (
                 f"gave up after {begun.attempts} attempts ({detail}) and an earlier one may have gone out: check "
                 f"the outlet and run `weishang posts resolve {post.id} --published URL` or `--retry`"
@@ -101,13 +102,13 @@ def _settle(
             return None
         _fail(session, post, channel_name, f"gave up after {begun.attempts} attempts: {detail}", now)
         return None
-    post.status, post.reason = "queued", f"retrying: {detail}"
+    post.status, post.reason = PostStatus.QUEUED, f"retrying: {detail}"
     post.next_attempt_at = now + timedelta(seconds=delay or 1)
     return delay
 
 
 def _fail(session: Session, post: Post, channel: str, reason: str, now: datetime) -> None:
-    post.status, post.reason, post.lease_until = "failed", reason, None
+    post.status, post.reason, post.lease_until = PostStatus.FAILED, reason, None
     emit_after_commit(session, "post_failed", post_id=post.id, channel=channel, reason=reason)
 
 
@@ -116,20 +117,20 @@ def resolve(session: Session, post_id: int, published_url: str | None, retry: bo
     post = session.get(Post, post_id)
     if post is None:
         raise NotFound(f"post: no post {post_id}")
-    if post.status not in ("unconfirmed", "failed"):
+    if post.status not in (PostStatus.UNCONFIRMED, PostStatus.FAILED):
         raise UserError(f"post {post_id}: it is {post.status}; only unconfirmed or failed posts are resolved")
     if published_url == retry:
         raise UserError("give --published URL or --retry")
     if published_url:
         post.status, post.external_url, post.reason, post.published_at = (
-            "published",
+            PostStatus.PUBLISHED,
             published_url,
             None,
             utcnow(),
         )
     else:
         session.add(PostAttempt(post_id=post.id, outcome="resolved", finished_at=utcnow()))
-        post.status, post.reason, post.attempts, post.next_attempt_at = "queued", None, 0, None
+        post.status, post.reason, post.attempts, post.next_attempt_at = PostStatus.QUEUED, None, 0, None
     session.flush()
     return post
 

@@ -26,6 +26,7 @@ from weishang_core.distribution.settings import ACTIVE
 from weishang_core.errors import ChannelError, UserError
 from weishang_core.models import Identity, OutletAccount, Post, Product, utcnow
 from weishang_core.plugins import get_channels
+from weishang_core.statuses import PostStatus
 
 
 def idempotency_key(product: Product, account: OutletAccount, poster: Identity, day: str, kind: str) -> str:
@@ -150,7 +151,7 @@ def plan(
     for account in targets:
         key = idempotency_key(product, account, poster, day, kind)
         post = session.scalar(select(Post).where(Post.idempotency_key == key))
-        if post is not None and post.status not in ("failed", "cancelled"):
+        if post is not None and post.status not in (PostStatus.FAILED, PostStatus.CANCELLED):
             posts.append(post)  # a double click: the same post, not a second one
             continue
         if post is None:
@@ -165,13 +166,13 @@ def plan(
                 created_at=now,
             )
             session.add(post)
-        post.note, post.status, post.reason, post.attempts = note, "queued", None, 0
+        post.note, post.status, post.reason, post.attempts = note, PostStatus.QUEUED, None, 0
         post.scheduled_at, post.next_attempt_at, post.updated_at = at, None, now
         session.flush()
         reason, payload = _refusal(session, settings, post, installed.get(account.channel), account, post.id)
         post.payload = payload
         if reason:
-            post.status, post.reason, post.idempotency_key = "refused", reason, None
+            post.status, post.reason, post.idempotency_key = PostStatus.REFUSED, reason, None
         posts.append(post)
     session.flush()
     return posts
@@ -201,11 +202,11 @@ def preview(
                     "text": post.payload.get("text", ""),
                     "images": len(post.payload.get("images", [])),
                     "outcome": "refused"
-                    if post.status == "refused"
+                    if post.status == PostStatus.REFUSED
                     else "already"
-                    if post.status != "queued"
+                    if post.status != PostStatus.QUEUED
                     else "ok",
-                    "reason": post.reason if post.status == "refused" else None,
+                    "reason": post.reason if post.status == PostStatus.REFUSED else None,
                     "status": post.status,
                 }
             )

@@ -23,6 +23,7 @@ from weishang_core.distribution.settings import FINAL, backoff, lease
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome
 from weishang_core.models import Identity, OutletAccount, Post, PostAttempt, Product, utcnow
 from weishang_core.plugins import get_channels
+from weishang_core.statuses import PostStatus
 
 
 def _claim(session: Session, post_ids: list[int]) -> list[Claimed]:
@@ -55,31 +56,31 @@ def _begin(
     post, account, product, *_ = claimed  # the poster and link stay referenced for content_for
     if post.status in FINAL:
         return None
-    waits = [t for t in (post.scheduled_at, post.next_attempt_at) if t and post.status == "queued"]
-    if post.status == "publishing" and post.lease_until:
+    waits = [t for t in (post.scheduled_at, post.next_attempt_at) if t and post.status == PostStatus.QUEUED]
+    if post.status == PostStatus.PUBLISHING and post.lease_until:
         waits.append(post.lease_until)
     due = max(waits, default=now)
     if due > now:
         return (due - now).total_seconds()
     if product.status != "active":
         known.leaves_the_count(post)
-        post.status, post.reason, post.updated_at = "cancelled", "the product was withdrawn", now
+        post.status, post.reason, post.updated_at = PostStatus.CANCELLED, "the product was withdrawn", now
         return None
     channel = get_channels().get(account.channel)
-    polling = post.status == "publishing" and post.external_id is not None
+    polling = post.status == PostStatus.PUBLISHING and post.external_id is not None
     look_first = not polling and post.id in known.doubtful
     if not polling:
         reason, payload = _refusal(session, settings, post, channel, account, post.id, known)
         if reason and not look_first:
             known.leaves_the_count(post)
-            post.status, post.reason, post.updated_at = "refused", reason, now
+            post.status, post.reason, post.updated_at = PostStatus.REFUSED, reason, now
             return None
         post.payload = payload or post.payload
         if channel is not None and channel.limits.hourly_posts:
             session.flush()  # the hourly count reads the posts this batch already set publishing
         slot = None if look_first or channel is None else _next_hourly_slot(session, channel, post, now)
         if slot is not None:
-            post.status, post.next_attempt_at, post.updated_at = "queued", slot, now
+            post.status, post.next_attempt_at, post.updated_at = PostStatus.QUEUED, slot, now
             post.reason = (
                 f"waiting: {channel.name} allows {channel.limits.hourly_posts} posts an hour per account; "  # type: ignore[union-attr]
                 f"next slot {slot:%H:%M} UTC"
@@ -87,7 +88,7 @@ def _begin(
             return (slot - now).total_seconds()
         post.attempts += 1
     assert channel is not None
-    post.status, post.lease_until, post.updated_at = "publishing", now + lease() + margin, now
+    post.status, post.lease_until, post.updated_at = PostStatus.PUBLISHING, now + lease() + margin, now
     attempt = PostAttempt(post_id=post.id, started_at=now, outcome="started")
     session.add(attempt)
     if account.id not in known.views:
@@ -155,7 +156,7 @@ def _renew(maker: sessionmaker[Session], post_ids: list[int], margin: timedelta)
     with maker.begin() as session:
         session.execute(
             update(Post)
-            .where(Post.id.in_(post_ids), Post.status == "publishing")
+            .where(Post.id.in_(post_ids), Post.status == PostStatus.PUBLISHING)
             .values(lease_until=utcnow() + lease() + margin)
             .execution_options(synchronize_session=False)
         )

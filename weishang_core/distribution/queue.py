@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from weishang_core.channels import Channel
 from weishang_core.models import OutletAccount, Post
+from weishang_core.statuses import PostStatus
 
 BATCH_MAX = 8  # posts a batch step publishes one after another
 BATCH_FROM = 32  # posts on one channel a fan-out needs before they go in batches at all
@@ -31,7 +32,10 @@ def _next_hourly_slot(session: Session, channel: Channel, post: Post, now: datet
     )
     in_flight = session.scalar(
         select(func.count()).where(
-            Post.account_id == post.account_id, Post.id != post.id, Post.status == "publishing", Post.lease_until > now
+            Post.account_id == post.account_id,
+            Post.id != post.id,
+            Post.status == PostStatus.PUBLISHING,
+            Post.lease_until > now,
         )
     )
     if len(recent) + (in_flight or 0) < limit:
@@ -64,6 +68,6 @@ def due_posts(session: Session, now: datetime, grace: timedelta = timedelta(0)) 
     """Posts a runner should step now: queued and due, or publishing past their lease (stuck)."""
     cutoff = now - grace
     due_at = func.coalesce(Post.next_attempt_at, Post.scheduled_at, Post.updated_at)
-    queued = (Post.status == "queued") & (due_at <= cutoff)
-    stuck = (Post.status == "publishing") & (Post.lease_until <= cutoff)
+    queued = (Post.status == PostStatus.QUEUED) & (due_at <= cutoff)
+    stuck = (Post.status == PostStatus.PUBLISHING) & (Post.lease_until <= cutoff)
     return list(session.scalars(select(Post.id).where(queued | stuck).order_by(Post.id)))

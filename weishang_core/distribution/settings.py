@@ -9,8 +9,15 @@ import os
 import random
 from datetime import timedelta
 
-FINAL = ("published", "failed", "refused", "unconfirmed", "cancelled")
-ACTIVE = ("queued", "publishing", "published", "unconfirmed")  # these count toward the daily cap
+from weishang_core.statuses import PostStatus
+
+FINAL = (PostStatus.PUBLISHED, PostStatus.FAILED, PostStatus.REFUSED, PostStatus.UNCONFIRMED, PostStatus.CANCELLED)
+ACTIVE = (
+    PostStatus.QUEUED,
+    PostStatus.PUBLISHING,
+    PostStatus.PUBLISHED,
+    PostStatus.UNCONFIRMED,
+)  # these count toward the daily cap
 MAX_POLLS = 48
 
 
