@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from weishang_core import identifiers, messages  # noqa: F401  (messages registers the log transport)
+from weishang_core import identifiers, locks, messages  # noqa: F401  (messages registers the log transport)
 from weishang_core.db import rows_changed
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identifier, Identity, SignInCode, VisitorPerson, utcnow
@@ -37,8 +37,11 @@ def send(session: Session, kind: str, text: str, now: datetime | None = None) ->
     value = identifiers.parse(kind, text, kind)
     now = now or utcnow()
     known = session.scalar(
-        select(Identifier.id).where(Identifier.kind == value.kind, Identifier.value == value.value).limit(1)
-    )
+        select(Identifier).where(Identifier.kind == value.kind, Identifier.value == value.value)
+        .order_by(Identifier.id).limit(1)
+    )  # fmt: skip
+    if known is not None:
+        locks.lock(session, known)  # N requests at once count one after another: at most 5 codes an hour
     hour_ago = now - timedelta(hours=1)
     recent = session.scalar(
         select(func.count()).where(

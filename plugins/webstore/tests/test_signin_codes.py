@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from weishang_webstore.app import create_app
 
 from weishang_core import hookimpl
@@ -203,3 +203,26 @@ def test_a_message_transport_plugin_delivers_instead_of_the_log(shop, caplog) ->
     finally:
         pm.unregister(plugin)
     assert delivered[0] == ("+8613800138000", "phone", "signin_code", ["code", "minutes"])
+
+
+def test_twelve_code_requests_at_once_send_at_most_five_codes(shop, caplog) -> None:
+    """Probe finding (issue #19): 20 parallel requests for one phone sent 10 codes past the cap of 5."""
+    store, app = shop
+    start = threading.Barrier(12)
+    answers: list[int] = []
+
+    def request_code() -> None:
+        client = TestClient(app)
+        start.wait()
+        answers.append(client.post("/api/signin-code", json={"phone": "13800138000"}).status_code)
+
+    with caplog.at_level("WARNING", logger="weishang.messages"):
+        threads = [threading.Thread(target=request_code) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [202] * 12
+    assert len(sent_codes(caplog)) == 5
+    with get_sessionmaker(store.url)() as session:
+        assert session.scalar(select(func.count()).select_from(SignInCode)) == 5
