@@ -400,3 +400,23 @@ def test_a_new_link_seen_by_a_crowd_at_once_is_looked_up_once(shop) -> None:
     app.state.clicks.flush()
     with get_sessionmaker(store.url)() as session:
         assert session.scalar(select(func.count()).select_from(Click)) == 100
+
+
+def test_a_share_kit_s_folder_on_the_seller_s_machine_is_never_shown_to_a_phone(shop) -> None:
+    """Probe finding (issue #19): /api/me/posts gave a reseller the kit's path under WEISHANG_HOME."""
+    import time
+
+    store, app = shop
+    store("account", "add", "wechat-share", "--name", "qin-groups", "--owner", "勤妹子")
+    qin = signed_in(store, app, "勤妹子")
+    assert qin.post("/api/me/distribute", json={"sku": "KIWI"}).status_code == 202
+    deadline = time.monotonic() + 10
+    posts = qin.get("/api/me/posts").json()
+    while {p["status"] for p in posts} != {"published"}:
+        assert time.monotonic() < deadline, posts
+        time.sleep(0.05)
+        posts = qin.get("/api/me/posts").json()
+    kit = next(p for p in posts if p["channel"] == "wechat-share")
+    assert kit["url"] is None and str(store.home) not in qin.get("/api/me/posts").text
+    [seen] = [p for p in store.json("posts") if p["channel"] == "wechat-share"]
+    assert seen["url"].startswith(str(store.home))  # the seller's own CLI still says where the kit is

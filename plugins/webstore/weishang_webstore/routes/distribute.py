@@ -104,4 +104,11 @@ def api_posts(session: SessionDep, person: ResellerDep, ids: str = "") -> list[d
     query = select(Post).where(Post.poster_id == person.id)
     wanted = post_ids(ids)
     query = query.where(Post.id.in_(wanted)).order_by(Post.id) if wanted else query.order_by(Post.id.desc()).limit(50)
-    return [distribution.as_dict(session, post) for post in session.scalars(query)]
+    return [_for_the_web(distribution.as_dict(session, post)) for post in session.scalars(query)]
+
+
+def _for_the_web(post: dict[str, Any]) -> dict[str, Any]:
+    """A share kit's "URL" is a folder on the seller's machine: the seller's CLI shows it, a phone never."""
+    if not str(post.get("url") or "").startswith(("http://", "https://")):
+        post["url"] = None
+    return post
