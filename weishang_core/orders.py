@@ -24,7 +24,7 @@ from weishang_core.config import Settings
 from weishang_core.db import rows_changed
 from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.events import emit_after_commit
-from weishang_core.models import Identity, Order, OrderEvent, OrderLine, Product, utcnow
+from weishang_core.models import Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, utcnow
 from weishang_core.money import format_yuan, split_largest_remainder
 from weishang_core.statuses import ORDER_ACTIONS, PAID_ORDER, OrderStatus
 from weishang_core.validation import check_text, parse_id, parse_whole
@@ -346,8 +346,6 @@ def refund_effect(
     The refund is made for real inside a savepoint and rolled back, so the figures are the ones the
     refund itself will write (same rounding), and a refund that would be refused raises the same error.
     """
-    from weishang_core.models import LedgerEntry
-
     with session.begin_nested() as savepoint:
         event = refund(session, order, amount_fen=amount_fen, qty=qty)
         session.flush()

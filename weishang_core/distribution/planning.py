@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from weishang_core import accounts, identities, policy, referrals
+from weishang_core import accounts, campaigns, catalog, identities, policy, referrals
 from weishang_core.channels import Channel
 from weishang_core.clock import local_day
 from weishang_core.config import Settings
@@ -59,8 +59,6 @@ def content_for(session: Session, settings: Settings, post: Post, known: _Known 
 
 def _campaign_facts(session: Session, product: Product) -> dict[str, Any] | None:
     """A running campaign's target, amount raised and deadline, for the post's text."""
-    from weishang_core import campaigns
-
     campaign = campaigns.live_for(session, product)
     if campaign is None:
         return None
@@ -126,8 +124,6 @@ def plan(
     now: datetime | None = None,
 ) -> list[Post]:
     """Write one post per outlet account of the poster; refused ones carry their reason and no key."""
-    from weishang_core import catalog
-
     now = now or utcnow()
     product = catalog.get(session, sku)
     if product.status != "active":
