@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
 
 from weishang_core import private_files
 from weishang_core.errors import UserError
 from weishang_core.validation import is_ascii_whole
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -68,6 +70,8 @@ def pool_size() -> int:
 
 @lru_cache(maxsize=8)
 def get_sessionmaker(url: str) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker  # the ORM, imported by the commands that use it (not by --help)
+
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from weishang_core import migrate
 from weishang_core.config import Settings
 from weishang_core.db import get_engine, get_sessionmaker
 from weishang_core.errors import UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 from weishang_core import hookimpl
 
-from {{module}}.channel import {{Class}}Channel
-
 
 @hookimpl
 def register_channels(register):
+    # Imported here, not at the top: every `weishang` command loads every plugin, and this keeps the
+    # channel's own imports (requests) off `weishang --help`.
+    from {{module}}.channel import {{Class}}Channel
+
     register({{Class}}Channel())

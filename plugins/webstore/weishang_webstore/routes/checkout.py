@@ -112,12 +112,13 @@ def order_page(
     order, token = order_by_token(session, visitor.sign, order_id, t)
     buyer = session.get_one(Identity, order.buyer_id)
     shown = orders.as_dict(session, order)
+    holds_until = order.expires_at if shown["expires_at"] else None  # only an unpaid order's hold is shown
     response = store.page(
         request,
         "order.html",
         order=shown,
         pay=payments.store_method().instructions(shown) if order.status == "pending" else None,
-        pay_by=f"{order.expires_at.astimezone(store.settings.tz):%Y-%m-%d %H:%M}" if order.expires_at else None,
+        pay_by=f"{holds_until.astimezone(store.settings.tz):%Y-%m-%d %H:%M}" if holds_until else None,
         token=token,
         can_resell=referrals.qualifies(order) and not buyer.is_reseller,
         is_reseller=buyer.is_reseller,
