@@ -192,9 +192,7 @@ def _story(maker: sessionmaker[Session], settings: Settings, echo: Echo, stops: 
             order = orders.create(session, settings, "PEACH-PRESALE", 1, buyer, ref=peach_code, now=now)
             orders.pay(session, settings, order, now=now)
     with maker.begin() as session:
-        campaign = settlement.close_campaign(
-            session, settings, campaigns.get(session, campaign.id), now + timedelta(days=3)
-        )
+        campaign = settlement.close_campaign(session, campaigns.get(session, campaign.id), now + timedelta(days=3))
         shown = campaigns.as_dict(session, campaign)
         for order in session.scalars(select(Order).where(Order.campaign_id == campaign.id)):
             orders.deliver(session, settings, order, now=now + timedelta(days=4))

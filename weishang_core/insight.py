@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from weishang_core.models import Click, Identity, LedgerEntry, Order, OutletAccount, Post, ReferralLink, utcnow
 from weishang_core.money import format_yuan
+from weishang_core.statuses import OrderStatus, PostStatus
 
 STAGES = ("posts", "clicks", "orders", "revenue", "commissions")
 MAX_DAYS = 3660
@@ -83,7 +84,7 @@ def check_days(days: int) -> int:
 
 
 def _orders_in(since: datetime) -> Any:
-    return select(Order).where(Order.created_at >= since, Order.status != "cancelled").subquery()
+    return select(Order).where(Order.created_at >= since, Order.status != OrderStatus.CANCELLED).subquery()
 
 
 class _Funnels(dict[str, Funnel]):
@@ -121,7 +122,7 @@ def _outlet_funnels(session: Session, since: datetime, placed: Any) -> _Funnels:
     for channel, count in session.execute(
         select(OutletAccount.channel, func.count(Post.id))
         .join(Post, Post.account_id == OutletAccount.id)
-        .where(Post.status == "published", Post.published_at >= since)
+        .where(Post.status == PostStatus.PUBLISHED, Post.published_at >= since)
         .group_by(OutletAccount.channel)
     ):
         outlet[channel].posts = count
@@ -161,7 +162,7 @@ def _reseller_funnels(session: Session, since: datetime, placed: Any) -> _Funnel
     for handle, count in session.execute(
         select(Identity.handle, func.count(Post.id))
         .join(Post, Post.poster_id == Identity.id)
-        .where(Post.status == "published", Post.published_at >= since, Identity.is_reseller.is_(True))
+        .where(Post.status == PostStatus.PUBLISHED, Post.published_at >= since, Identity.is_reseller.is_(True))
         .group_by(Identity.handle)
     ):
         reseller[handle].posts = count

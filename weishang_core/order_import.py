@@ -37,6 +37,7 @@ from weishang_core.models import (
     ReferralLink,
 )
 from weishang_core.orders import check_contact, check_qty, reserve_stock
+from weishang_core.statuses import OrderStatus, ProductStatus
 
 REQUIRED = ("key", "sku", "qty", "buyer")
 OPTIONAL = ("contact", "ref", "paid_at", "delivered_at")
@@ -237,7 +238,7 @@ def _products(session: Session, rows: list[Row]) -> dict[str, Product]:
         product = found.get(row.sku)
         if product is None:
             raise _fail(row, f"sku: no product {row.sku}")
-        if product.status != "active":
+        if product.status != ProductStatus.ACTIVE:
             raise _fail(row, f"sku: {row.sku} is withdrawn from sale")
     for sku, product in found.items():
         if campaigns.live_for(session, product) is not None:
@@ -322,8 +323,9 @@ def _write_orders(session: Session, plan: _Plan, rows: list[Row]) -> list[tuple[
             else None
         )
         rule = (plan.settings.attribution_rule if not row.ref else "ref-code") if referrer else None
+        status = OrderStatus.DELIVERED if row.delivered_at else OrderStatus.PAID
         orders.append(
-            {"id": order_id, "buyer_id": buyer.id, "status": "delivered" if row.delivered_at else "paid",
+            {"id": order_id, "buyer_id": buyer.id, "status": status,
              "total_fen": total, "paid_fen": total, "refunded_fen": 0, "contact": row.contact,
              "referrer_id": referrer_id if referrer else None, "attribution_rule": rule,
              "attribution_click_id": click_id if referrer else None, "attribution_note": note,

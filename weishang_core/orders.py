@@ -26,7 +26,7 @@ from weishang_core.errors import Conflict, NotFound, UserError
 from weishang_core.events import emit_after_commit
 from weishang_core.models import Identity, LedgerEntry, Order, OrderEvent, OrderLine, Product, utcnow
 from weishang_core.money import format_yuan, split_largest_remainder
-from weishang_core.statuses import ORDER_ACTIONS, PAID_ORDER, OrderStatus
+from weishang_core.statuses import ORDER_ACTIONS, PAID_ORDER, CampaignStatus, OrderStatus, ProductStatus
 from weishang_core.validation import check_text, parse_id, parse_whole
 
 MAX_QTY = 10_000
@@ -85,7 +85,7 @@ def create(
     now = now or utcnow()
     qty = check_qty(qty)
     product = catalog.get(session, sku)
-    if product.status != "active":
+    if product.status != ProductStatus.ACTIVE:
         raise UserError(f"sku: {product.sku} is withdrawn from sale")
     check_contact(contact)
     buyer = identities.buyer_for(session, buyer, contact)
@@ -178,7 +178,7 @@ def pay(session: Session, settings: Settings, order: Order, now: datetime | None
             f"order {order.id}: its hold expired at {_when(order.expires_at)}; its stock is released at the "
             "next settle, so place a new order"
         )
-    order.status, order.paid_fen, order.paid_at = OrderStatus.PAID, order.total_fen, now
+    order.status, order.paid_fen, order.paid_at = ORDER_ACTIONS["pay"].becomes, order.total_fen, now
     _event(session, order, "paid", amount=order.total_fen)
     ledger.create_commissions(session, settings, order)
     if order.campaign_id is not None:
@@ -197,7 +197,7 @@ def pay(session: Session, settings: Settings, order: Order, now: datetime | None
 def _shippable(session: Session, order: Order) -> None:
     if order.campaign_id is not None:
         campaign = campaigns.get(session, order.campaign_id)
-        if campaign.status != "fulfilled":
+        if campaign.status != CampaignStatus.FULFILLED:
             raise UserError(
                 f"order {order.id}: a pre-order ships once campaign {campaign.id} is fulfilled "
                 f"(it is {campaign.status})"
@@ -207,7 +207,7 @@ def _shippable(session: Session, order: Order) -> None:
 def ship(session: Session, order: Order, now: datetime | None = None) -> Order:
     _require(session, order, ORDER_ACTIONS["ship"].allowed, "ship")
     _shippable(session, order)
-    order.status, order.shipped_at = OrderStatus.SHIPPED, now or utcnow()
+    order.status, order.shipped_at = ORDER_ACTIONS["ship"].becomes, now or utcnow()
     _event(session, order, "shipped")
     return order
 
@@ -217,7 +217,7 @@ def deliver(session: Session, settings: Settings, order: Order, now: datetime | 
     _require(session, order, ORDER_ACTIONS["deliver"].allowed, "deliver")
     _shippable(session, order)
     now = now or utcnow()
-    order.status, order.delivered_at = OrderStatus.DELIVERED, now
+    order.status, order.delivered_at = ORDER_ACTIONS["deliver"].becomes, now
     order.shipped_at = order.shipped_at or now
     _event(session, order, "delivered")
     ledger.schedule_release(session, settings, order, now)
@@ -226,7 +226,7 @@ def deliver(session: Session, settings: Settings, order: Order, now: datetime | 
 
 def complete(session: Session, order: Order, now: datetime | None = None) -> Order:
     _require(session, order, ORDER_ACTIONS["complete"].allowed, "complete")
-    order.status, order.completed_at = OrderStatus.COMPLETED, now or utcnow()
+    order.status, order.completed_at = ORDER_ACTIONS["complete"].becomes, now or utcnow()
     _event(session, order, "completed")
     return order
 
@@ -244,7 +244,7 @@ def cancel(
             campaigns.give_back(session, order.campaign_id, line.qty)
         else:
             session.execute(update(Product).where(Product.id == line.product_id).values(stock=Product.stock + line.qty))
-    order.status, order.cancelled_at = OrderStatus.CANCELLED, now or utcnow()
+    order.status, order.cancelled_at = ORDER_ACTIONS["cancel"].becomes, now or utcnow()
     _event(session, order, "cancelled", reason=reason)
     return order
 

@@ -36,6 +36,7 @@ from weishang_core.models import (
     VisitorPerson,
     utcnow,
 )
+from weishang_core.statuses import DELIVERED_ORDER
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes get read aloud and retyped
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: not guessable by trying
@@ -413,13 +414,13 @@ def change_sponsor(session: Session, person: Identity, sponsor: Identity | None,
 
 def qualifies(order: Order) -> bool:
     """A purchase that makes its buyer a reseller: delivered (or completed), not fully refunded."""
-    return order.status in ("delivered", "completed") and order.refunded_fen < order.paid_fen
+    return order.status in DELIVERED_ORDER and order.refunded_fen < order.paid_fen
 
 
 def first_qualifying(session: Session, buyer: Identity) -> Order | None:
     return session.scalar(
         select(Order)
-        .where(Order.buyer_id == buyer.id, Order.status.in_(("delivered", "completed")))
+        .where(Order.buyer_id == buyer.id, Order.status.in_(DELIVERED_ORDER))
         .where(Order.refunded_fen < Order.paid_fen)
         .order_by(Order.id)
         .limit(1)
@@ -439,7 +440,7 @@ def become_reseller(session: Session, purchase: Order, handle: str | None = None
     if not qualifies(purchase):
         raise UserError(
             f"order: order {purchase.id} is {purchase.status}"
-            + (" and refunded" if purchase.status in ("delivered", "completed") else "")
+            + (" and refunded" if purchase.status in DELIVERED_ORDER else "")
             + "; resellers are buyers who liked what they got, once it is delivered"
         )
     referrer = session.get(Identity, purchase.referrer_id) if purchase.referrer_id else None

@@ -28,7 +28,7 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
     """Close campaigns past their deadline, release every pending entry whose time has come, complete
     orders whose return window closed and cancel unpaid orders whose hold expired. Each step is a
     conditional write or works under row locks, so two settles at once do each thing once."""
-    closed = close_due_campaigns(session, settings, now)
+    closed = close_due_campaigns(session, now)
     released = rows_changed(
         session,
         update(LedgerEntry)
@@ -54,7 +54,7 @@ def settle(session: Session, settings: Settings, now: datetime) -> dict[str, int
     }
 
 
-def close_campaign(session: Session, settings: Settings, campaign: Campaign, now: datetime | None = None) -> Campaign:
+def close_campaign(session: Session, campaign: Campaign, now: datetime | None = None) -> Campaign:
     """End the campaign: fulfilled when the target was met, else failed with every buyer refunded."""
     now = now or utcnow()
     locks.lock(session, campaign)
@@ -85,14 +85,14 @@ def _fail_campaign(session: Session, campaign: Campaign, now: datetime, reason: 
     return campaign
 
 
-def close_due_campaigns(session: Session, settings: Settings, now: datetime) -> list[Campaign]:
+def close_due_campaigns(session: Session, now: datetime) -> list[Campaign]:
     """Close every live campaign whose deadline has passed (from settle and the beat schedule)."""
     live = select(Campaign).where(Campaign.status.in_(campaigns.LIVE), Campaign.deadline <= now)
     due = session.scalars(live.order_by(Campaign.id)).all()  # locked in one order by every settle
     closed = []
     for campaign in due:
         try:
-            closed.append(close_campaign(session, settings, campaign, now))
+            closed.append(close_campaign(session, campaign, now))
         except Conflict:  # another settle, or the seller, closed it first
             continue
     return closed

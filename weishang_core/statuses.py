@@ -1,4 +1,4 @@
-"""Every status a row moves through, in one place, and the table of what a seller may do to an order.
+"""The statuses of products, orders, campaigns, ledger entries and posts, and the seller's order actions.
 
 The values are the strings stored in the database and shown in ``--json``; a ``StrEnum`` member equals its
 string, so a status read back from the database compares equal to the member.
@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class ProductStatus(StrEnum):
+    ACTIVE = "active"  # on sale
+    WITHDRAWN = "withdrawn"  # off sale: no new orders or posts
 
 
 class OrderStatus(StrEnum):
@@ -44,12 +49,14 @@ class PostStatus(StrEnum):
 
 
 PAID_ORDER = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+DELIVERED_ORDER = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)  # the buyer has the goods
 LIVE_CAMPAIGN = (CampaignStatus.OPEN, CampaignStatus.FUNDED)
 
 
 @dataclass(frozen=True)
 class OrderAction:
-    """One thing the seller does to an order, from the CLI (``weishang order NAME``) or the console."""
+    """One step the seller moves an order along, from the CLI (``weishang order NAME``) or the console;
+    refunds and exchanges take amounts and quantities, and have commands of their own."""
 
     name: str
     allowed: tuple[OrderStatus, ...]  # the states it may start from

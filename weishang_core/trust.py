@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from weishang_core.models import Identity, Order, utcnow
 from weishang_core.statuses import PAID_ORDER, OrderStatus
 
-PAID_STATES = (*PAID_ORDER, OrderStatus.REFUNDED)
+EVER_PAID = (*PAID_ORDER, OrderStatus.REFUNDED)  # paid once, refunded since or not
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def score(session: Session, person: Identity, now: datetime | None = None) -> Tr
     row = session.execute(
         select(
             func.count().filter(own, Order.status == OrderStatus.COMPLETED),
-            func.count().filter(referred, Order.status.in_(PAID_STATES), ~fully_refunded),
-            func.count().filter(Order.status.in_(PAID_STATES)),
+            func.count().filter(referred, Order.status.in_(EVER_PAID), ~fully_refunded),
+            func.count().filter(Order.status.in_(EVER_PAID)),
             func.sum(case((fully_refunded, 1), else_=0)),
         ).where(or_(own, referred))
     ).one()

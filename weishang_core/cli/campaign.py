@@ -89,9 +89,7 @@ def show(app: AppContext, campaign_id: str, as_json: bool) -> None:
 def close(app: AppContext, campaign_id: str, now_text: str | None, as_json: bool) -> None:
     """Close now: fulfilled (its orders can ship) if funded, else failed and everyone refunded."""
     with app.transaction() as session:
-        closed = settlement.close_campaign(
-            session, app.settings, campaigns.get(session, campaign_id), _now(app, now_text)
-        )
+        closed = settlement.close_campaign(session, campaigns.get(session, campaign_id), _now(app, now_text))
         data = campaigns.as_dict(session, closed)
     emit_json(data) if as_json else click.echo(_line(data))
 

@@ -9,6 +9,7 @@ from weishang_core.catalog import ProductInput
 from weishang_core.cli.context import AppContext, pass_app
 from weishang_core.cli.output import emit, emit_json, json_option
 from weishang_core.money import format_yuan
+from weishang_core.statuses import ProductStatus
 
 
 @click.group()
@@ -69,7 +70,7 @@ def add(app: AppContext, sku, title, price, stock, images, description, commissi
 @product.command("update")
 @click.argument("sku")
 @_product_fields
-@click.option("--status", type=click.Choice(["active", "withdrawn"]), help="Withdraw from sale, or restore.")
+@click.option("--status", type=click.Choice([s.value for s in ProductStatus]), help="Withdraw from sale, or restore.")
 @json_option
 @pass_app
 def update(app: AppContext, sku, title, price, stock, images, description, commission, status, as_json) -> None:

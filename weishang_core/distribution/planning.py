@@ -26,7 +26,7 @@ from weishang_core.distribution.settings import ACTIVE
 from weishang_core.errors import ChannelError, UserError
 from weishang_core.models import Identity, OutletAccount, Post, Product, utcnow
 from weishang_core.plugins import get_channels
-from weishang_core.statuses import PostStatus
+from weishang_core.statuses import PostStatus, ProductStatus
 
 
 def idempotency_key(product: Product, account: OutletAccount, poster: Identity, day: str, kind: str) -> str:
@@ -126,7 +126,7 @@ def plan(
     """Write one post per outlet account of the poster; refused ones carry their reason and no key."""
     now = now or utcnow()
     product = catalog.get(session, sku)
-    if product.status != "active":
+    if product.status != ProductStatus.ACTIVE:
         raise UserError(f"sku: {product.sku} is withdrawn; restore it before distributing")
     poster = identities.get(session, poster_handle, "as") if poster_handle else identities.seller(session)
     if not (poster.is_reseller or poster.is_seller):

@@ -23,7 +23,7 @@ from weishang_core.distribution.settings import FINAL, backoff, lease
 from weishang_core.errors import AuthExpired, PermanentError, RateLimited, TransientError, UnknownOutcome
 from weishang_core.models import Identity, OutletAccount, Post, PostAttempt, Product, utcnow
 from weishang_core.plugins import get_channels
-from weishang_core.statuses import PostStatus
+from weishang_core.statuses import PostStatus, ProductStatus
 
 
 def _claim(session: Session, post_ids: list[int]) -> list[Claimed]:
@@ -62,7 +62,7 @@ def _begin(
     due = max(waits, default=now)
     if due > now:
         return (due - now).total_seconds()
-    if product.status != "active":
+    if product.status != ProductStatus.ACTIVE:
         known.leaves_the_count(post)
         post.status, post.reason, post.updated_at = PostStatus.CANCELLED, "the product was withdrawn", now
         return None

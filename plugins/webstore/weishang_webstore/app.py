@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI
 
+from weishang_core import __version__
 from weishang_core.config import Settings, load_settings
 from weishang_core.db import get_sessionmaker, pool_size
 from weishang_core.plugins import load_plugins, pm
@@ -50,7 +51,7 @@ def plugin_routers() -> list[APIRouter]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     store = Store(settings, get_sessionmaker(settings.database_url))
-    app = FastAPI(title="weishang web store", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="weishang web store", version=__version__, lifespan=lifespan)
     app.router.route_class = CommitInThread
     app.state.store, app.state.clicks = store, store.clicks
     add_handlers(app)

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from weishang_core import catalog
 from weishang_core.models import Product, StoreSetting
+from weishang_core.statuses import ProductStatus
 
 PREFIX = "webstore_listed:"
 POSTED = "webstore_post:"
 
 
 def is_listed(session: Session, product: Product) -> bool:
-    return product.status == "active" and session.get(StoreSetting, PREFIX + str(product.id)) is not None
+    return product.status == ProductStatus.ACTIVE and session.get(StoreSetting, PREFIX + str(product.id)) is not None
 
 
 def listed_product(session: Session, sku: str) -> Product | None:
@@ -28,7 +29,7 @@ def listed_product(session: Session, sku: str) -> Product | None:
 def list_products(session: Session) -> list[Product]:
     keys = session.scalars(select(StoreSetting.key).where(StoreSetting.key.startswith(PREFIX)))
     ids = [int(key.removeprefix(PREFIX)) for key in keys]
-    query = select(Product).where(Product.id.in_(ids), Product.status == "active").order_by(Product.id)
+    query = select(Product).where(Product.id.in_(ids), Product.status == ProductStatus.ACTIVE).order_by(Product.id)
     return list(session.scalars(query))
 
 

@@ -51,6 +51,6 @@ def create_campaign(
 @router.post("/campaigns/{campaign_id}/close")
 def close_campaign(store: StoreDep, campaign_id: RowId, me: StaffDep) -> RedirectResponse:
     with store.maker.begin() as session:
-        closed = settlement.close_campaign(session, store.settings, campaigns.get(session, campaign_id))
+        closed = settlement.close_campaign(session, campaigns.get(session, campaign_id))
         status = closed.status
     return back("/console/campaigns", f"campaign {campaign_id} is {status}")

@@ -15,6 +15,7 @@ from weishang_core import (
     payouts,
 )
 from weishang_core.money import format_yuan, parse_yuan
+from weishang_core.statuses import LedgerStatus
 from weishang_webstore import form_once
 from weishang_webstore.console.common import console_router, view, where
 from weishang_webstore.deps import FormDep, SessionDep, StaffDep, StoreDep
@@ -25,7 +26,7 @@ router = console_router()
 @router.get("/money", response_class=HTMLResponse)
 def money(request: Request, session: SessionDep, me: StaffDep) -> HTMLResponse:
     people = [(p, ledger.balances(session, p.id).as_dict()) for p in identities.list_resellers(session)]
-    held = [ledger.entry_dict(e, h) for e, h in ledger.entries(session) if e.status == "pending"]
+    held = [ledger.entry_dict(e, h) for e, h in ledger.entries(session) if e.status == LedgerStatus.PENDING]
     paid = [payouts.as_dict(p, i) for p, i in payouts.list_all(session)]
     return view(request, "console/money.html", me, people=people, held=held, payouts=paid)
 

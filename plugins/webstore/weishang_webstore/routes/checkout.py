@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from weishang_core import idempotency, identities, orders, payments, referrals
 from weishang_core.errors import Forbidden, NotFound
 from weishang_core.models import Identity, Order
+from weishang_core.statuses import OrderStatus
 from weishang_webstore import listing, signin
 from weishang_webstore.cookies import Visitor, with_session
 from weishang_webstore.deps import ClicksFlushed, SessionDep, StoreDep, VisitorDep
@@ -117,7 +118,7 @@ def order_page(
         request,
         "order.html",
         order=shown,
-        pay=payments.store_method().instructions(shown) if order.status == "pending" else None,
+        pay=payments.store_method().instructions(shown) if order.status == OrderStatus.PENDING else None,
         pay_by=f"{holds_until.astimezone(store.settings.tz):%Y-%m-%d %H:%M}" if holds_until else None,
         token=token,
         can_resell=referrals.qualifies(order) and not buyer.is_reseller,
