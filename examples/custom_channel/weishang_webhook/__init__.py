@@ -1,5 +1,7 @@
 """weishang channel plugin: Webhook channel."""
 
+from typing import Any
+
 from weishang_core import hookimpl
 
 
@@ -10,3 +12,12 @@ def register_channels(register):
     from weishang_webhook.channel import WebhookChannel
 
     register(WebhookChannel())
+
+
+def __getattr__(name: str) -> Any:
+    """`weishang_webhook.WebhookChannel` still works, imported on first use."""
+    if name == "WebhookChannel":
+        from weishang_webhook.channel import WebhookChannel
+
+        return WebhookChannel
+    raise AttributeError(name)

@@ -1,5 +1,7 @@
 """weishang channel plugin: {{display}}."""
 
+from typing import Any
+
 from weishang_core import hookimpl
 
 
@@ -10,3 +12,12 @@ def register_channels(register):
     from {{module}}.channel import {{Class}}Channel
 
     register({{Class}}Channel())
+
+
+def __getattr__(name: str) -> Any:
+    """`{{module}}.{{Class}}Channel` still works, imported on first use."""
+    if name == "{{Class}}Channel":
+        from {{module}}.channel import {{Class}}Channel
+
+        return {{Class}}Channel
+    raise AttributeError(name)
